@@ -1,0 +1,86 @@
+"""The storage interface the stream service is written against.
+
+Two implementations follow it: ``local`` (segment files + SQLite) and, later, ``nats``
+(JetStream). The service never sees files or subjects, only positions: a shard's records are
+numbered 0, 1, 2, … in append order, and the service maps positions to Kinesis sequence
+numbers itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One record as the log holds it."""
+
+    position: int
+    arrival_ms: int
+    partition_key: bytes
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where a batch landed: positions ``first_position .. first_position + count - 1``."""
+
+    first_position: int
+    arrival_ms: int
+
+
+class ShardLog(Protocol):
+    """The ordered, durable record log of one shard."""
+
+    @property
+    def start_position(self) -> int:
+        """First position still stored (older ones were trimmed)."""
+
+    @property
+    def end_position(self) -> int:
+        """One past the last durable position: what a reader may see."""
+
+    @property
+    def last_arrival_ms(self) -> int:
+        """Arrival time of the newest durable record (0 when empty)."""
+
+    async def append(
+        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int
+    ) -> AppendResult:
+        """Append (partition key, data) pairs; returns once they are durable."""
+
+    def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
+        """Durable records from ``position`` on, bounded in count and bytes.
+
+        At least one record is returned when one exists, whatever ``max_bytes``.
+        """
+
+    def position_at_time(self, arrival_ms: int) -> int:
+        """First position whose arrival time is at or after ``arrival_ms``."""
+
+    async def trim_before(self, arrival_ms: int) -> None:
+        """Drop whole stored units whose records all arrived before ``arrival_ms``."""
+
+
+class MetadataStore(Protocol):
+    """Durable control-plane state: one JSON-able document per stream."""
+
+    def load_streams(self) -> list[dict[str, Any]]: ...
+
+    def save_stream(self, stream_id: str, document: dict[str, Any]) -> None: ...
+
+    def delete_stream(self, stream_id: str) -> None: ...
+
+
+class Storage(Protocol):
+    """A storage backend: metadata plus one log per shard."""
+
+    metadata: MetadataStore
+
+    async def open_shard(self, stream_id: str, shard_id: str) -> ShardLog: ...
+
+    async def drop_stream(self, stream_id: str) -> None: ...
+
+    async def close(self) -> None: ...

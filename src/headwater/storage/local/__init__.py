@@ -1,0 +1,52 @@
+"""Embedded storage: per-shard segment files plus SQLite metadata, in one data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from headwater.storage.local.group_commit import GroupCommitter
+from headwater.storage.local.metadata import SqliteMetadataStore
+from headwater.storage.local.shard_log import DEFAULT_SEGMENT_BYTES, LocalShardLog
+
+__all__ = ["LocalShardLog", "LocalStorage"]
+
+
+class LocalStorage:
+    """The ``Storage`` backend for one data directory (one server process owns it)."""
+
+    def __init__(self, data_dir: Path, segment_bytes: int = DEFAULT_SEGMENT_BYTES) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.metadata = SqliteMetadataStore(data_dir / "metadata.sqlite")
+        self._committer = GroupCommitter()
+        self._segment_bytes = segment_bytes
+        self._logs: dict[tuple[str, str], LocalShardLog] = {}
+        self._opening = asyncio.Lock()
+
+    def _stream_dir(self, stream_id: str) -> Path:
+        return self.data_dir / "streams" / stream_id
+
+    async def open_shard(self, stream_id: str, shard_id: str) -> LocalShardLog:
+        key = (stream_id, shard_id)
+        async with self._opening:
+            shard_log = self._logs.get(key)
+            if shard_log is None:
+                shard_log = LocalShardLog(
+                    self._stream_dir(stream_id) / shard_id, self._committer, self._segment_bytes
+                )
+                await asyncio.to_thread(shard_log.recover)
+                self._logs[key] = shard_log
+        return shard_log
+
+    async def drop_stream(self, stream_id: str) -> None:
+        for key in [k for k in self._logs if k[0] == stream_id]:
+            await self._logs.pop(key).close()
+        await asyncio.to_thread(shutil.rmtree, self._stream_dir(stream_id), True)
+
+    async def close(self) -> None:
+        for shard_log in self._logs.values():
+            await shard_log.close()
+        self._logs.clear()
+        self.metadata.close()

@@ -1,0 +1,195 @@
+"""A shard's log on local disk: a directory of segment files.
+
+Writes go to the active (last) segment and are acknowledged after a group-committed
+fdatasync; readers only see durable positions. A segment is sealed when it passes
+``segment_bytes``; its index is saved once its data is durable. Retention deletes whole
+sealed segments. Recovery loads saved indexes, rescans the rest and truncates a torn tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from headwater.storage.base import AppendResult, StoredRecord
+from headwater.storage.local.frames import encode_batch
+from headwater.storage.local.group_commit import GroupCommitter
+from headwater.storage.local.segment import Segment
+
+log = logging.getLogger(__name__)
+
+SEGMENT_SUFFIX = ".seg"
+DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024
+
+
+def _segment_path(directory: Path, start_position: int) -> Path:
+    return directory / f"{start_position:020d}{SEGMENT_SUFFIX}"
+
+
+class LocalShardLog:
+    """The ``ShardLog`` of one shard, backed by segment files in ``directory``."""
+
+    def __init__(
+        self,
+        directory: Path,
+        committer: GroupCommitter,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    ) -> None:
+        self.directory = directory
+        self._committer = committer
+        self._segment_bytes = segment_bytes
+        self._segments: list[Segment] = []
+        self._end_position = 0
+        self._last_arrival_ms = 0
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Load the directory: saved indexes for sealed segments, a scan for the rest."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        paths = sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}"))
+        segments: list[Segment] = []
+        expected: int | None = None
+        for number, path in enumerate(paths):
+            segment = Segment(path, int(path.stem))
+            is_last = number == len(paths) - 1
+            start = segment.start_position if expected is None else expected
+            if not is_last and segment.load_index() and segment.start_position == start:
+                segments.append(segment)
+                expected = segment.next_position
+                continue
+            intact = segment.recover(start)
+            if segment.start_position != start:
+                log.warning("segment out of sequence, dropping it and later ones: %s", path)
+                self._remove(paths[number:])
+                segment.close()
+                break
+            segments.append(segment)
+            expected = segment.next_position
+            if not intact:
+                log.warning("torn tail truncated in %s at %d bytes", path, segment.size)
+                self._remove(paths[number + 1 :])
+                break
+            if not is_last:
+                segment.save_index()
+                segment.close()
+        self._segments = segments
+        if segments:
+            self._end_position = segments[-1].next_position
+            self._last_arrival_ms = max(s.last_arrival_ms for s in segments)
+
+    @staticmethod
+    def _remove(paths: Sequence[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".idx").unlink(missing_ok=True)
+
+    async def close(self) -> None:
+        """Finish background sealing and close descriptors."""
+        await self._committer.drain()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        for segment in self._segments:
+            segment.close()
+
+    # -- ShardLog interface ------------------------------------------------------------
+
+    @property
+    def start_position(self) -> int:
+        return self._segments[0].start_position if self._segments else self._end_position
+
+    @property
+    def end_position(self) -> int:
+        return self._end_position
+
+    @property
+    def last_arrival_ms(self) -> int:
+        return self._last_arrival_ms
+
+    async def append(
+        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int
+    ) -> AppendResult:
+        segment = self._active_segment()
+        arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
+        first = segment.next_position
+        frames, offsets = encode_batch(list(records), first, arrival_ms)
+        segment.write(frames, offsets, len(records), arrival_ms)
+        end_offset, end_position = segment.size, segment.next_position
+        # The write is on disk in the page cache; finish committing even if the caller goes
+        # away, so positions become visible in order.
+        await asyncio.shield(self._commit(segment, end_offset, end_position, arrival_ms))
+        return AppendResult(first, arrival_ms)
+
+    async def _commit(
+        self, segment: Segment, end_offset: int, end_position: int, arrival_ms: int
+    ) -> None:
+        await self._committer.sync(segment)
+        segment.durable_size = max(segment.durable_size, end_offset)
+        if end_position > self._end_position:
+            self._end_position = end_position
+            self._last_arrival_ms = max(self._last_arrival_ms, arrival_ms)
+
+    def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
+        position = max(position, self.start_position)
+        out: list[StoredRecord] = []
+        budget = max_bytes
+        for segment in self._segments_from(position):
+            got = segment.read(position, max_records - len(out), budget, allow_oversize=not out)
+            out.extend(got)
+            if not got:
+                break
+            position = got[-1].position + 1
+            budget -= sum(len(r.data) + len(r.partition_key) for r in got)
+            if len(out) >= max_records or budget <= 0 or position < segment.next_position:
+                break
+        return out
+
+    def position_at_time(self, arrival_ms: int) -> int:
+        for segment in self._segments:
+            if segment.size == 0 or segment.last_arrival_ms < arrival_ms:
+                continue
+            found = segment.first_position_at_time(arrival_ms)
+            if found is not None:
+                return min(found, self._end_position)
+        return self._end_position
+
+    async def trim_before(self, arrival_ms: int) -> None:
+        while len(self._segments) > 1:
+            oldest = self._segments[0]
+            if not oldest.sealed or oldest.last_arrival_ms >= arrival_ms:
+                break
+            self._segments.pop(0)
+            oldest.close()
+            self._remove([oldest.path])
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _segments_from(self, position: int) -> list[Segment]:
+        for i, segment in enumerate(self._segments):
+            if segment.next_position > position:
+                return self._segments[i:]
+        return []
+
+    def _active_segment(self) -> Segment:
+        if self._segments and self._segments[-1].size < self._segment_bytes:
+            return self._segments[-1]
+        start = self._segments[-1].next_position if self._segments else self._end_position
+        if self._segments:
+            self._seal_in_background(self._segments[-1])
+        segment = Segment(_segment_path(self.directory, start), start)
+        self._segments.append(segment)
+        return segment
+
+    def _seal_in_background(self, segment: Segment) -> None:
+        task = asyncio.get_running_loop().create_task(self._seal(segment))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _seal(self, segment: Segment) -> None:
+        await self._committer.sync(segment)
+        segment.durable_size = segment.size
+        await asyncio.to_thread(segment.save_index)
+        segment.close()
