@@ -13,15 +13,16 @@ class KinesisError(Exception):
 
     type_name: str = "InternalFailure"
     status: int = 500
+    message_key: str = "message"
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or "")
+        super().__init__(message or self.type_name)
         self.message = message
 
     def to_body(self) -> dict[str, str]:
         body = {"__type": self.type_name}
         if self.message is not None:
-            body["message"] = self.message
+            body[self.message_key] = self.message
         return body
 
 
@@ -62,7 +63,10 @@ class ValidationException(_ClientError):
 
 
 class SerializationException(_ClientError):
+    """AWS spells the key ``Message`` in this one error's body."""
+
     type_name = "SerializationException"
+    message_key = "Message"
 
 
 class UnknownOperationException(_ClientError):

@@ -73,6 +73,10 @@ class MetadataStore(Protocol):
 
     def delete_stream(self, stream_id: str) -> None: ...
 
+    def load_setting(self, name: str) -> bytes | None: ...
+
+    def save_setting(self, name: str, value: bytes) -> None: ...
+
 
 class Storage(Protocol):
     """A storage backend: metadata plus one log per shard."""

@@ -24,6 +24,9 @@ class SqliteMetadataStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS streams (stream_id TEXT PRIMARY KEY, document BLOB NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+        )
 
     def load_streams(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT document FROM streams ORDER BY stream_id").fetchall()
@@ -38,6 +41,17 @@ class SqliteMetadataStore:
 
     def delete_stream(self, stream_id: str) -> None:
         self._db.execute("DELETE FROM streams WHERE stream_id = ?", (stream_id,))
+
+    def load_setting(self, name: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def save_setting(self, name: str, value: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO settings (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     def close(self) -> None:
         self._db.close()

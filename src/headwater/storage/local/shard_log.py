@@ -151,6 +151,8 @@ class LocalShardLog:
         for segment in self._segments:
             if segment.size == 0 or segment.last_arrival_ms < arrival_ms:
                 continue
+            if segment.first_arrival_ms >= arrival_ms:
+                return segment.start_position
             found = segment.first_position_at_time(arrival_ms)
             if found is not None:
                 return min(found, self._end_position)

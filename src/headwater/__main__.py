@@ -1,0 +1,3 @@
+from headwater.cli.main import app
+
+app(prog_name="headwater")

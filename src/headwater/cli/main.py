@@ -1,0 +1,87 @@
+"""The ``headwater`` command."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from headwater.server.runner import InsecureBindError, ServerSettings, serve
+from headwater.service.config import ServiceConfig
+from headwater.service.limits import LimitsPolicy
+
+app = typer.Typer(help="Headwater: a self-hosted, Kinesis-compatible streaming platform.")
+
+
+def _limits(text: str) -> LimitsPolicy:
+    try:
+        return LimitsPolicy.parse(text)
+    except ValueError:
+        raise typer.BadParameter("use 'aws', 'off' or a positive multiplier like 10") from None
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4567,
+    data_dir: Annotated[Path, typer.Option(help="Where streams are stored.")] = Path(
+        "headwater-data"
+    ),
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    limits: Annotated[
+        str, typer.Option(help="Per-shard limits: 'aws' (default), 'off' or a multiplier.")
+    ] = "aws",
+    credentials: Annotated[
+        str | None,
+        typer.Option(help="AWS credentials INI file whose keys may sign requests."),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow a non-loopback address without credentials.")
+    ] = False,
+    region: Annotated[str, typer.Option(help="Region used in ARNs.")] = "us-east-1",
+    account_id: Annotated[str, typer.Option(help="Account id used in ARNs.")] = "000000000000",
+    create_delay_ms: Annotated[int, typer.Option(help="Time a new stream stays CREATING.")] = 0,
+    delete_delay_ms: Annotated[int, typer.Option(help="Time a stream stays DELETING.")] = 0,
+    shard_limit: Annotated[int, typer.Option(help="Account shard quota (DescribeLimits).")] = 20000,
+    dev_clock: Annotated[
+        bool,
+        typer.Option(help="Testing only: POST /_headwater/clock/advance?ms=N moves time on."),
+    ] = False,
+) -> None:
+    """Start the Kinesis-compatible server with embedded storage."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    settings = ServerSettings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        log_level=log_level,
+        credentials_file=credentials,
+        insecure=insecure,
+        dev_clock=dev_clock,
+        service=ServiceConfig(
+            region=region,
+            account_id=account_id,
+            limits=_limits(limits),
+            create_delay_ms=create_delay_ms,
+            delete_delay_ms=delete_delay_ms,
+            shard_limit=shard_limit,
+        ),
+    )
+    try:
+        serve(settings)
+    except InsecureBindError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.callback()
+def main() -> None:
+    """Headwater command line."""
+
+
+if __name__ == "__main__":
+    app()

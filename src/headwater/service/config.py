@@ -1,0 +1,32 @@
+"""Service settings: identity, limits and state-transition delays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from headwater.service.limits import LimitsPolicy
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    limits: LimitsPolicy = field(default_factory=LimitsPolicy)
+    # Stream state delays (AWS takes seconds; 0 keeps tests and local use fast).
+    create_delay_ms: int = 0
+    delete_delay_ms: int = 0
+    update_delay_ms: int = 0
+    # Account quotas, as DescribeLimits reports them.
+    shard_limit: int = 20_000
+    on_demand_stream_limit: int = 50
+    on_demand_default_shards: int = 4
+    # How often retention trimming and deferred deletions run.
+    housekeeping_interval_s: float = 30.0
+
+    @property
+    def effective_shard_limit(self) -> int:
+        """With limits lifted the shard quota is only a guard against absurd requests."""
+        return self.shard_limit if self.limits.enabled else max(self.shard_limit, 1_000_000)
+
+    def stream_arn(self, name: str) -> str:
+        return f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{name}"

@@ -1,0 +1,91 @@
+"""Data-plane operations: PutRecord(s), GetShardIterator, GetRecords."""
+
+from __future__ import annotations
+
+from headwater.errors import InvalidArgumentException
+from headwater.service import sequence
+from headwater.service.model import Stream
+from headwater.service.records import PutEntry, parse_explicit_hash_key
+from headwater.service.registry import WRITABLE_STATES
+from headwater.service.service import StreamService
+
+MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024
+
+
+def _stream_for_data(service: StreamService, request: dict) -> Stream:
+    """Data calls on a stream that is not ACTIVE/UPDATING see it as missing, as on AWS."""
+    registry = service.registry
+    stream = registry.find(request)
+    if stream.status(service.clock.now_ms()) not in WRITABLE_STATES:
+        raise registry.not_found(stream.name)
+    return stream
+
+
+def _entry(record: dict) -> PutEntry:
+    return PutEntry(
+        data=record["Data"],
+        partition_key=record["PartitionKey"].encode(),
+        explicit_hash_key=parse_explicit_hash_key(record.get("ExplicitHashKey")),
+    )
+
+
+def _with_encryption(stream: Stream, response: dict) -> dict:
+    if stream.encryption_type != "NONE":
+        response["EncryptionType"] = stream.encryption_type
+    return response
+
+
+async def put_record(service: StreamService, request: dict) -> dict:
+    stream = _stream_for_data(service, request)
+    ordering = request.get("SequenceNumberForOrdering")
+    if ordering is not None and sequence.decode(ordering) is None:
+        raise InvalidArgumentException(
+            f"ExclusiveMinimumSequenceNumber {ordering} used in PutRecord on stream "
+            f"{stream.name} under account {service.config.account_id} is invalid."
+        )
+    (outcome,) = await service.records.put(stream, [_entry(request)], all_or_nothing=True)
+    return _with_encryption(
+        stream, {"ShardId": outcome.shard_id, "SequenceNumber": outcome.sequence_number}
+    )
+
+
+async def put_records(service: StreamService, request: dict) -> dict:
+    stream = _stream_for_data(service, request)
+    records = request["Records"]
+    entries = [_entry(r) for r in records]
+    if sum(len(e.data) + len(e.partition_key) for e in entries) > MAX_PUT_RECORDS_BYTES:
+        raise InvalidArgumentException("Records size exceeds 5 MB limit")
+    outcomes = await service.records.put(stream, entries, all_or_nothing=False)
+    results = []
+    failed = 0
+    for outcome in outcomes:
+        if outcome.error_code is None:
+            results.append({"SequenceNumber": outcome.sequence_number, "ShardId": outcome.shard_id})
+        else:
+            failed += 1
+            results.append({"ErrorCode": outcome.error_code, "ErrorMessage": outcome.error_message})
+    return _with_encryption(stream, {"FailedRecordCount": failed, "Records": results})
+
+
+async def get_shard_iterator(service: StreamService, request: dict) -> dict:
+    stream = _stream_for_data(service, request)
+    kind = request["ShardIteratorType"]
+    number = request.get("StartingSequenceNumber")
+    if kind in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP") and number is not None:
+        raise InvalidArgumentException(
+            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+            "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+            f"StartingSequenceNumber. Request specified {kind} and also a "
+            "StartingSequenceNumber."
+        )
+    iterator = await service.records.shard_iterator(
+        stream, request["ShardId"], kind, number, request.get("Timestamp")
+    )
+    return {"ShardIterator": iterator}
+
+
+async def get_records(service: StreamService, request: dict) -> dict:
+    token = request["ShardIterator"]
+    if len(token) > 2 and token[0] == token[-1] == '"':
+        token = token[1:-1]  # AWS accepts an iterator wrapped in quotes
+    return await service.records.get_records(token, request.get("Limit"))

@@ -1,0 +1,23 @@
+"""The 128-bit hash-key space: partition keys are MD5-hashed into it, shards own ranges."""
+
+from __future__ import annotations
+
+from hashlib import md5
+
+HASH_KEY_MAX = (1 << 128) - 1
+
+
+def hash_key_of(partition_key: bytes) -> int:
+    """Kinesis' mapping of a partition key to a hash key: MD5 as a big-endian integer."""
+    return int.from_bytes(md5(partition_key).digest(), "big")
+
+
+def even_ranges(count: int, start: int = 0, end: int = HASH_KEY_MAX) -> list[tuple[int, int]]:
+    """Split [start, end] into ``count`` contiguous ranges of equal size, as AWS does.
+
+    The last range absorbs the remainder.
+    """
+    width = (end - start + 1) // count
+    ranges = [(start + i * width, start + (i + 1) * width - 1) for i in range(count)]
+    ranges[-1] = (ranges[-1][0], end)
+    return ranges

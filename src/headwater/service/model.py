@@ -1,0 +1,139 @@
+"""The stream and shard state the service keeps (and persists as one document per stream)."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+import msgspec
+
+from headwater.service import sequence
+
+STATUS_CREATING = "CREATING"
+STATUS_ACTIVE = "ACTIVE"
+STATUS_UPDATING = "UPDATING"
+STATUS_DELETING = "DELETING"
+MODE_PROVISIONED = "PROVISIONED"
+MODE_ON_DEMAND = "ON_DEMAND"
+
+
+class Shard(msgspec.Struct, kw_only=True):
+    """One shard. Hash keys are stored as decimal strings (they exceed 64 bits)."""
+
+    shard_id: str
+    index: int
+    hash_start: str
+    hash_end: str
+    epoch_ms: int
+    created_ms: int
+    parent: str | None = None
+    adjacent_parent: str | None = None
+    end_position: int | None = None  # set when closed: one past its last position
+    closed_ms: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.end_position is None
+
+    @property
+    def sequence_base(self) -> int:
+        return sequence.shard_base(self.epoch_ms, self.index)
+
+    @property
+    def starting_sequence_number(self) -> str:
+        return str(self.sequence_base)
+
+    @property
+    def ending_sequence_number(self) -> str | None:
+        if self.end_position is None:
+            return None
+        return str(self.sequence_base + max(self.end_position - 1, 0))
+
+
+class Consumer(msgspec.Struct, kw_only=True):
+    """An enhanced fan-out consumer registered on a stream."""
+
+    name: str
+    created_ms: int
+    ready_at_ms: int
+    deleting_at_ms: int | None = None
+
+
+class Stream(msgspec.Struct, kw_only=True):
+    """A stream; ``status`` is derived from timestamps, so delays need no background task."""
+
+    stream_id: str
+    name: str
+    created_ms: int
+    ready_at_ms: int
+    retention_hours: int = 24
+    mode: str = MODE_PROVISIONED
+    encryption_type: str = "NONE"
+    key_id: str | None = None
+    shard_level_metrics: list[str] = msgspec.field(default_factory=list)
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
+    shards: list[Shard] = msgspec.field(default_factory=list)
+    next_shard_index: int = 0
+    last_epoch_ms: int = 0
+    updating_until_ms: int = 0
+    deleting_at_ms: int | None = None
+    consumers: list[Consumer] = msgspec.field(default_factory=list)
+    # Derived routing table (not persisted): open shards by hash-range start.
+    _route_starts: list[int] = msgspec.field(default_factory=list, name="_rs")
+    _route_shards: list[Shard] = msgspec.field(default_factory=list, name="_rsh")
+
+    def status(self, now_ms: int) -> str:
+        if self.deleting_at_ms is not None:
+            return STATUS_DELETING
+        if now_ms < self.ready_at_ms:
+            return STATUS_CREATING
+        if now_ms < self.updating_until_ms:
+            return STATUS_UPDATING
+        return STATUS_ACTIVE
+
+    def next_epoch(self, now_ms: int) -> int:
+        """A shard epoch strictly above every earlier one of this stream."""
+        self.last_epoch_ms = max(now_ms, self.last_epoch_ms + 1)
+        return self.last_epoch_ms
+
+    def rebuild_routes(self) -> None:
+        open_shards = sorted((s for s in self.shards if s.is_open), key=lambda s: int(s.hash_start))
+        self._route_starts = [int(s.hash_start) for s in open_shards]
+        self._route_shards = open_shards
+
+    def route(self, hash_key: int) -> Shard:
+        """The open shard whose range holds ``hash_key`` (ranges cover the whole space)."""
+        return self._route_shards[bisect_right(self._route_starts, hash_key) - 1]
+
+    def shard(self, shard_id: str) -> Shard | None:
+        for shard in self.shards:
+            if shard.shard_id == shard_id:
+                return shard
+        return None
+
+    def shard_by_index(self, index: int) -> Shard | None:
+        if 0 <= index < len(self.shards) and self.shards[index].index == index:
+            return self.shards[index]
+        for shard in self.shards:
+            if shard.index == index:
+                return shard
+        return None
+
+    @property
+    def open_shard_count(self) -> int:
+        return len(self._route_shards)
+
+    def to_document(self) -> dict:
+        document = msgspec.to_builtins(self)
+        document.pop("_rs", None)
+        document.pop("_rsh", None)
+        return document
+
+    @classmethod
+    def from_document(cls, document: dict) -> Stream:
+        stream = msgspec.convert(document, cls)
+        stream.rebuild_routes()
+        return stream
+
+
+def shard_id_for(index: int) -> str:
+    return f"shardId-{index:012d}"

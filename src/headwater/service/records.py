@@ -1,0 +1,321 @@
+"""The data plane: putting records, shard iterators and reading records."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import format_datetime
+from datetime import UTC, datetime
+
+from headwater.errors import (
+    ExpiredIteratorException,
+    InvalidArgumentException,
+    ProvisionedThroughputExceededException,
+    ResourceNotFoundException,
+)
+from headwater.protocol.values import Timestamp
+from headwater.service import sequence
+from headwater.service.hashing import HASH_KEY_MAX, hash_key_of
+from headwater.service.iterators import ITERATOR_TTL_MS, IteratorCodec, IteratorState
+from headwater.service.model import Shard, Stream
+from headwater.service.registry import StreamRegistry
+
+MAX_RECORDS_PER_GET = 10_000
+MAX_BYTES_PER_GET = 10 * 1024 * 1024
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class PutEntry:
+    data: bytes
+    partition_key: bytes
+    explicit_hash_key: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PutOutcome:
+    """Either (shard_id, sequence_number) or (error_code, error_message)."""
+
+    shard_id: str | None = None
+    sequence_number: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+def parse_explicit_hash_key(text: str | None) -> int | None:
+    """The hash key a producer chose, checked against the 128-bit range."""
+    if text is None:
+        return None
+    value = int(text)
+    if value > HASH_KEY_MAX:
+        raise InvalidArgumentException(
+            f"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+            f"[0, {HASH_KEY_MAX}]. Specified value was {text}"
+        )
+    return value
+
+
+class RecordPlane:
+    def __init__(self, registry: StreamRegistry, iterators: IteratorCodec) -> None:
+        self.registry = registry
+        self.iterators = iterators
+
+    @property
+    def _account(self) -> str:
+        return self.registry.config.account_id
+
+    def _rate_exceeded(self, stream: Stream, shard: Shard) -> str:
+        return (
+            f"Rate exceeded for shard {shard.shard_id} in stream {stream.name} "
+            f"under account {self._account}."
+        )
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def put(
+        self, stream: Stream, entries: Sequence[PutEntry], *, all_or_nothing: bool
+    ) -> list[PutOutcome]:
+        """Route, throttle and durably append ``entries``; outcomes in request order.
+
+        With ``all_or_nothing`` (PutRecord) a throttled record raises instead of failing alone.
+        """
+        registry = self.registry
+        now = registry.clock.now_ms()
+        outcomes: list[PutOutcome | None] = [None] * len(entries)
+        batches: dict[int, tuple[Shard, list[int], list[tuple[bytes, bytes]]]] = {}
+        limited = registry.config.limits.enabled
+        for i, entry in enumerate(entries):
+            key = entry.explicit_hash_key
+            shard = stream.route(hash_key_of(entry.partition_key) if key is None else key)
+            size = len(entry.data) + len(entry.partition_key)
+            if limited and not registry.throttle(stream, shard).try_write(size, now):
+                message = self._rate_exceeded(stream, shard)
+                if all_or_nothing:
+                    raise ProvisionedThroughputExceededException(message)
+                outcomes[i] = PutOutcome(
+                    error_code="ProvisionedThroughputExceededException", error_message=message
+                )
+                continue
+            batch = batches.get(shard.index)
+            if batch is None:
+                batch = batches[shard.index] = (shard, [], [])
+            batch[1].append(i)
+            batch[2].append((entry.partition_key, entry.data))
+
+        async def append(shard: Shard, indexes: list[int], records: list) -> None:
+            shard_log = await registry.shard_log(stream, shard)
+            result = await shard_log.append(records, now)
+            base = shard.sequence_base + result.first_position
+            shard_id = shard.shard_id
+            for offset, i in enumerate(indexes):
+                outcomes[i] = PutOutcome(shard_id=shard_id, sequence_number=str(base + offset))
+
+        await asyncio.gather(*(append(*batch) for batch in batches.values()))
+        return outcomes  # type: ignore[return-value]
+
+    # -- iterators -----------------------------------------------------------------------
+
+    def _shard_or_fail(self, stream: Stream, shard_id: str) -> Shard:
+        index = parse_shard_id(shard_id)
+        if index is None:
+            raise ResourceNotFoundException(
+                f"Could not find shard {shard_id} in stream {stream.name} under account "
+                f"{self._account}."
+            )
+        shard = stream.shard_by_index(index)
+        if shard is None:
+            raise ResourceNotFoundException(
+                f"Shard {shard_id_of(index)} in stream {stream.name} under account "
+                f"{self._account} does not exist"
+            )
+        return shard
+
+    async def trim_horizon(self, stream: Stream, shard: Shard) -> int:
+        """The oldest position still inside the retention period."""
+        shard_log = await self.registry.shard_log(stream, shard)
+        cutoff = self.registry.clock.now_ms() - stream.retention_hours * HOUR_MS
+        return shard_log.position_at_time(cutoff)
+
+    async def latest(self, stream: Stream, shard: Shard) -> int:
+        if shard.end_position is not None:
+            return shard.end_position
+        return (await self.registry.shard_log(stream, shard)).end_position
+
+    async def shard_iterator(
+        self,
+        stream: Stream,
+        shard_id: str,
+        iterator_type: str,
+        starting_sequence_number: str | None,
+        timestamp_s: float | None,
+    ) -> str:
+        shard = self._shard_or_fail(stream, shard_id)
+        if iterator_type == "TRIM_HORIZON":
+            position = await self.trim_horizon(stream, shard)
+        elif iterator_type == "LATEST":
+            position = await self.latest(stream, shard)
+        elif iterator_type == "AT_TIMESTAMP":
+            position = await self._position_at_time(stream, shard, timestamp_s)
+        else:
+            position = await self._position_of_sequence(
+                stream, shard, iterator_type, starting_sequence_number
+            )
+        return self.issue_iterator(stream, shard, position)
+
+    def issue_iterator(self, stream: Stream, shard: Shard, position: int) -> str:
+        return self.iterators.encode(
+            IteratorState(
+                stream.name, stream.created_ms, shard.index, position, self.registry.clock.now_ms()
+            )
+        )
+
+    async def _position_at_time(self, stream: Stream, shard: Shard, timestamp_s: float | None) -> int:
+        if timestamp_s is None:
+            raise InvalidArgumentException(
+                "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                "Current request has no timestamp parameter."
+            )
+        now = self.registry.clock.now_ms()
+        wanted = int(timestamp_s * 1000)
+        if wanted > now:
+            raise InvalidArgumentException(
+                f"The timestampInMillis parameter cannot be greater than the "
+                f"currentTimestampInMillis. timestampInMillis: {wanted}, "
+                f"currentTimestampInMillis: {now}"
+            )
+        shard_log = await self.registry.shard_log(stream, shard)
+        position = shard_log.position_at_time(wanted)
+        if shard.end_position is not None:
+            position = min(position, shard.end_position)
+        return max(position, await self.trim_horizon(stream, shard))
+
+    async def _position_of_sequence(
+        self, stream: Stream, shard: Shard, iterator_type: str, number: str | None
+    ) -> int:
+        if number is None:
+            raise InvalidArgumentException(
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                f"StartingSequenceNumber. Request specified {iterator_type} and no "
+                "StartingSequenceNumber."
+            )
+        parts = sequence.decode(number)
+        if parts is None or parts.epoch_ms != shard.epoch_ms:
+            other = stream.shard_by_index(parts.shard_index) if parts else None
+            if parts is not None and other is not None and other.epoch_ms == parts.epoch_ms:
+                raise InvalidArgumentException(
+                    f"Invalid StartingSequenceNumber. It encodes {other.shard_id}, while it "
+                    f"was used in a call to a shard with {shard.shard_id}"
+                )
+            raise InvalidArgumentException(
+                f"StartingSequenceNumber {number} used in GetShardIterator on shard "
+                f"{shard.shard_id} in stream {stream.name} under account {self._account} "
+                "is invalid."
+            )
+        if parts.shard_index != shard.index:
+            raise InvalidArgumentException(
+                f"Invalid StartingSequenceNumber. It encodes {shard_id_of(parts.shard_index)}, "
+                f"while it was used in a call to a shard with {shard.shard_id}"
+            )
+        latest = await self.latest(stream, shard)
+        if parts.position >= latest:
+            raise InvalidArgumentException(
+                f"StartingSequenceNumber {number} used in GetShardIterator on shard "
+                f"{shard.shard_id} in stream {stream.name} under account {self._account} "
+                "is invalid because it did not come from this stream."
+            )
+        return parts.position + (1 if iterator_type == "AFTER_SEQUENCE_NUMBER" else 0)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def open_iterator(self, token: str) -> tuple[Stream, Shard, int]:
+        state = self.iterators.decode(token)
+        if state is None:
+            raise InvalidArgumentException("Invalid ShardIterator.")
+        now = self.registry.clock.now_ms()
+        if now - state.issued_ms > ITERATOR_TTL_MS:
+            raise ExpiredIteratorException(
+                f"Iterator expired. The iterator was created at time {_java_date(state.issued_ms)} "
+                f"while right now it is {_java_date(now)} which is further in the future than the "
+                f"tolerated delay of {ITERATOR_TTL_MS} milliseconds."
+            )
+        stream = self.registry.streams.get(state.stream_name)
+        shard = stream.shard_by_index(state.shard_index) if stream else None
+        if stream is None or shard is None or stream.created_ms != state.stream_created_ms:
+            raise ResourceNotFoundException(
+                f"Shard {shard_id_of(state.shard_index)} in stream {state.stream_name} "
+                f"under account {self._account} does not exist"
+            )
+        self.registry.get(stream.name)
+        return stream, shard, state.position
+
+    async def get_records(self, token: str, limit: int | None) -> dict:
+        stream, shard, position = self.open_iterator(token)
+        registry = self.registry
+        now = registry.clock.now_ms()
+        throttle = registry.throttle(stream, shard) if registry.config.limits.enabled else None
+        if throttle is not None and not throttle.try_read_call(now):
+            raise ProvisionedThroughputExceededException(self._rate_exceeded(stream, shard))
+        shard_log = await registry.shard_log(stream, shard)
+        position = max(position, await self.trim_horizon(stream, shard))
+        end = shard_log.end_position if shard.end_position is None else shard.end_position
+        stored = shard_log.read(position, min(limit or MAX_RECORDS_PER_GET, end - position or 1), MAX_BYTES_PER_GET) if position < end else []
+        base = shard.sequence_base
+        records = []
+        size = 0
+        for record in stored:
+            size += len(record.data) + len(record.partition_key)
+            records.append(
+                {
+                    "SequenceNumber": str(base + record.position),
+                    "ApproximateArrivalTimestamp": Timestamp(record.arrival_ms),
+                    "Data": record.data,
+                    "PartitionKey": record.partition_key.decode(),
+                }
+            )
+        if throttle is not None:
+            throttle.charge_read(size)
+        next_position = stored[-1].position + 1 if stored else position
+        behind = 0 if next_position >= end or not stored else max(now - stored[-1].arrival_ms, 0)
+        response: dict = {"Records": records, "MillisBehindLatest": behind}
+        if shard.end_position is not None and next_position >= shard.end_position:
+            response["ChildShards"] = child_shards(stream, shard)
+        else:
+            response["NextShardIterator"] = self.issue_iterator(stream, shard, next_position)
+        return response
+
+
+def child_shards(stream: Stream, shard: Shard) -> list[dict]:
+    """The ChildShards entries for a closed shard (filled in once resharding exists)."""
+    children = [s for s in stream.shards if shard.shard_id in (s.parent, s.adjacent_parent)]
+    return [
+        {
+            "ShardId": child.shard_id,
+            "ParentShards": [p for p in (child.parent, child.adjacent_parent) if p],
+            "HashKeyRange": {
+                "StartingHashKey": child.hash_start,
+                "EndingHashKey": child.hash_end,
+            },
+        }
+        for child in children
+    ]
+
+
+def shard_id_of(index: int) -> str:
+    return f"shardId-{index:012d}"
+
+
+def parse_shard_id(text: str) -> int | None:
+    """The index a shard id names; AWS reads the digits after the first '-' (or all of them)."""
+    digits = text.split("-", 1)[1] if "-" in text else text
+    if not digits.isdigit() or not digits.isascii() or int(digits) >= 2**31:
+        return None
+    return int(digits)
+
+
+def _java_date(epoch_ms: int) -> str:
+    """Java's Date.toString() form, which AWS uses in iterator-expiry messages."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    return moment.strftime("%a %b %d %H:%M:%S UTC %Y")

@@ -1,0 +1,149 @@
+"""The set of streams: lookup by name or ARN, persistence, shard logs and throttles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from headwater.errors import (
+    InvalidArgumentException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
+from headwater.service.clock import Clock
+from headwater.service.config import ServiceConfig
+from headwater.service.limits import ShardThrottle
+from headwater.service.model import STATUS_ACTIVE, STATUS_UPDATING, Shard, Stream
+from headwater.storage.base import ShardLog, Storage
+
+log = logging.getLogger(__name__)
+
+WRITABLE_STATES = (STATUS_ACTIVE, STATUS_UPDATING)
+
+
+class StreamRegistry:
+    """Owns every ``Stream`` and the per-shard runtime objects (logs, throttles)."""
+
+    def __init__(self, storage: Storage, clock: Clock, config: ServiceConfig) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.config = config
+        self.streams: dict[str, Stream] = {}
+        self._throttles: dict[tuple[str, int], ShardThrottle] = {}
+        self._logs: dict[tuple[str, int], ShardLog] = {}
+
+    def load(self) -> None:
+        for document in self.storage.metadata.load_streams():
+            stream = Stream.from_document(document)
+            self.streams[stream.name] = stream
+
+    # -- lookup --------------------------------------------------------------------------
+
+    def not_found(self, name: str) -> ResourceNotFoundException:
+        return ResourceNotFoundException(
+            f"Stream {name} under account {self.config.account_id} not found."
+        )
+
+    def resolve_name(self, request: dict) -> str:
+        """The stream a request names, by ``StreamName`` or ``StreamARN`` (which must agree)."""
+        name = request.get("StreamName")
+        arn = request.get("StreamARN")
+        if arn is not None:
+            arn_name = self.name_from_arn(arn)
+            if name is not None and name != arn_name:
+                raise InvalidArgumentException(
+                    f"StreamARN {arn} and StreamName {name} do not refer to the same stream."
+                )
+            return arn_name
+        if name is None:
+            raise InvalidArgumentException("Either StreamName or StreamARN should be provided.")
+        return name
+
+    def name_from_arn(self, arn: str) -> str:
+        prefix = f"arn:aws:kinesis:{self.config.region}:{self.config.account_id}:stream/"
+        if not arn.startswith(prefix) or "/" in arn[len(prefix) :]:
+            raise ResourceNotFoundException(
+                f"Stream {arn.rsplit('/', 1)[-1]} under account "
+                f"{self.config.account_id} not found."
+            )
+        return arn[len(prefix) :]
+
+    def get(self, name: str) -> Stream:
+        """A stream in any state but gone; purges one whose deletion delay has passed."""
+        stream = self.streams.get(name)
+        if stream is None:
+            raise self.not_found(name)
+        if stream.deleting_at_ms is not None and self.clock.now_ms() >= stream.deleting_at_ms:
+            self.forget(stream)
+            raise self.not_found(name)
+        return stream
+
+    def find(self, request: dict) -> Stream:
+        return self.get(self.resolve_name(request))
+
+    def find_writable(self, request: dict) -> Stream:
+        """A stream that accepts data and configuration changes (ACTIVE or UPDATING)."""
+        stream = self.find(request)
+        self.require_state(stream, WRITABLE_STATES)
+        return stream
+
+    def require_state(self, stream: Stream, states: tuple[str, ...]) -> None:
+        status = stream.status(self.clock.now_ms())
+        if status not in states:
+            raise ResourceInUseException(
+                f"Stream {stream.name} under account {self.config.account_id} "
+                f"not ACTIVE, instead in state {status}"
+            )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def add(self, stream: Stream) -> None:
+        if stream.name in self.streams:
+            raise ResourceInUseException(
+                f"Stream {stream.name} under account {self.config.account_id} already exists."
+            )
+        self.streams[stream.name] = stream
+        self.save(stream)
+
+    def save(self, stream: Stream) -> None:
+        self.storage.metadata.save_stream(stream.stream_id, stream.to_document())
+
+    def forget(self, stream: Stream) -> None:
+        """Remove a stream whose deletion completed; its logs are dropped in the background."""
+        if self.streams.get(stream.name) is stream:
+            del self.streams[stream.name]
+        self.storage.metadata.delete_stream(stream.stream_id)
+        for key in [k for k in self._logs if k[0] == stream.stream_id]:
+            del self._logs[key]
+        for key in [k for k in self._throttles if k[0] == stream.stream_id]:
+            del self._throttles[key]
+        task = asyncio.get_running_loop().create_task(self.storage.drop_stream(stream.stream_id))
+        task.add_done_callback(_log_failure)
+
+    @staticmethod
+    def new_stream_id() -> str:
+        return uuid.uuid4().hex
+
+    # -- per-shard runtime ---------------------------------------------------------------
+
+    def throttle(self, stream: Stream, shard: Shard) -> ShardThrottle:
+        key = (stream.stream_id, shard.index)
+        throttle = self._throttles.get(key)
+        if throttle is None:
+            throttle = ShardThrottle(self.config.limits, self.clock.now_ms())
+            self._throttles[key] = throttle
+        return throttle
+
+    async def shard_log(self, stream: Stream, shard: Shard) -> ShardLog:
+        key = (stream.stream_id, shard.index)
+        shard_log = self._logs.get(key)
+        if shard_log is None:
+            shard_log = await self.storage.open_shard(stream.stream_id, shard.shard_id)
+            self._logs[key] = shard_log
+        return shard_log
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("dropping a deleted stream's data failed", exc_info=task.exception())
