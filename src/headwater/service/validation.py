@@ -20,7 +20,8 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from cbor2 import CBORTag
@@ -29,15 +30,11 @@ from headwater.errors import SerializationException, UnknownOperationException, 
 from headwater.service import shapes
 
 try:  # SIMD base64 (pybase64) is ~6x faster than binascii on PutRecords' hot path.
-    from pybase64 import b64decode as _simd_b64decode
+    import pybase64
 
-    def _b64decode(text: str) -> bytes:
-        return _simd_b64decode(text, validate=True)
-
+    _b64decode: Callable[[str], bytes] = partial(pybase64.b64decode, validate=True)
 except ImportError:  # pragma: no cover - depends on the environment
-
-    def _b64decode(text: str) -> bytes:
-        return binascii.a2b_base64(text, strict_mode=True)
+    _b64decode = partial(binascii.a2b_base64, strict_mode=True)
 
 
 _MAX_ERRORS = 10
@@ -58,6 +55,9 @@ _JAVA_CLASS = {
     "timestamp": "java.util.Date",
     "other": "java.lang.Object",
 }
+
+_NUMBERS = (int, float)
+_BYTES_LIKE = (bytes, bytearray, memoryview)
 
 Convert = Callable[[Any, list[Any]], Any]
 Report = Callable[[Any, str, list[str]], None]
@@ -95,7 +95,7 @@ class _Node:
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBERS):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -103,7 +103,7 @@ def _kind(value: object) -> str:
         return "list"
     if isinstance(value, dict):
         return "map"
-    if isinstance(value, bytes | bytearray | memoryview):
+    if isinstance(value, _BYTES_LIKE):
         return "bytes"
     if isinstance(value, datetime) or (isinstance(value, CBORTag) and value.tag == 1):
         return "timestamp"
@@ -118,7 +118,7 @@ def _scalar_error(value: object, target: str) -> SerializationException:
     if kind == "map":
         return SerializationException(_START_OF_MAP)
     if kind == "string" and target == "an Boolean":
-        return SerializationException(f"'{value.upper()}' can not be converted to an Boolean")  # type: ignore[attr-defined]
+        return SerializationException(f"'{str(value).upper()}' can not be converted to an Boolean")
     return SerializationException(f"class {_JAVA_CLASS[kind]} can not be converted to {target}")
 
 
@@ -156,20 +156,24 @@ _BASE64_LOW2_ZERO = frozenset("AEIMQUYcgkosw048")  # last digit before "=" carri
 
 
 def _blob_from_base64(text: str) -> bytes:
-    """Decode strictly, rejecting what AWS rejects, with AWS' message."""
-    if len(text) & 3 == 0:
+    """Decode strictly, rejecting what AWS rejects (non-canonical padding too), as AWS says."""
+    size = len(text)
+    if size & 3 == 0:
         try:
             data = _b64decode(text)
         except ValueError:
             pass
         else:
-            padding = 2 if text[-2:] == "==" else 1 if text[-1:] == "=" else 0
-            if len(data) == (len(text) >> 2) * 3 - padding and (
+            padding = (size >> 2) * 3 - len(data)
+            if (
                 padding == 0
-                or text[-1 - padding] in (_BASE64_LOW4_ZERO if padding == 2 else _BASE64_LOW2_ZERO)
+                or (padding == 1 and text[-1] == "=" and text[-2] in _BASE64_LOW2_ZERO)
+                or (padding == 2 and text[-2] == "=" and text[-3] in _BASE64_LOW4_ZERO)
             ):
                 return data
-    raise SerializationException(f"'{text}' can not be converted to a Blob: {_base64_problem(text)}")
+    raise SerializationException(
+        f"'{text}' can not be converted to a Blob: {_base64_problem(text)}"
+    )
 
 
 def _base64_problem(text: str) -> str:
@@ -189,7 +193,7 @@ def _render_blob(data: bytes) -> str:
 
 def _finite_number(value: object) -> float | None:
     """A JSON/CBOR number as a finite float, or None for anything else."""
-    if value.__class__ is bool or not isinstance(value, int | float):
+    if value.__class__ is bool or not isinstance(value, _NUMBERS):
         return None
     try:
         number = float(value)
@@ -209,7 +213,7 @@ def _timestamp_seconds_json(value: object) -> float:
 def _timestamp_seconds_cbor(value: object) -> float:
     """AWS CBOR sends epoch milliseconds, bare or under tag 1 (the Java SDKs' form)."""
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.timestamp()
     millis = _finite_number(value.value if isinstance(value, CBORTag) and value.tag == 1 else value)
     if millis is None:
@@ -233,30 +237,41 @@ def _enum_rule(values: tuple[str, ...]) -> _Rule:
 
 
 def _bounds_rule(
-    low: int | None, high: int | None, measure: Callable[[Any], int], what: str
+    low: int | None, high: int | None, measure: Callable[[Any], int] | None, what: str
 ) -> _Rule | None:
-    """Min/max on a length or value; AWS reports the min first but lists the max first."""
+    """Min/max on a ``measure`` (None: the value itself).
+
+    AWS reports a value below the min and one above the max with separate messages, but lists
+    the max first when it describes the rule inside a list's or map's constraint.
+    """
     if low is None and high is None:
         return None
     too_small = f"Member must have {what} greater than or equal to {low}"
     too_large = f"Member must have {what} less than or equal to {high}"
-    if high is None:
-        test: Callable[[Any], bool] = lambda value: measure(value) >= low  # noqa: E731
-    elif low is None:
-        test = lambda value: measure(value) <= high  # noqa: E731
-    else:
-        test = lambda value: low <= measure(value) <= high  # noqa: E731
+    floor = -math.inf if low is None else low
+    ceiling = math.inf if high is None else high
+    size = measure or (lambda value: value)
 
     def failures(value: Any) -> list[str]:
-        size = measure(value)
-        return [too_small] if low is not None and size < low else [too_large]
+        return [too_small] if size(value) < floor else [too_large]
 
-    described = tuple(text for text, bound in ((too_large, high), (too_small, low)) if bound is not None)
-    return _Rule(test, failures, described)
+    described = tuple(
+        text for text, bound in ((too_large, high), (too_small, low)) if bound is not None
+    )
+    return _Rule(_range_test(floor, ceiling, measure), failures, described)
 
 
-def _identity(value: int) -> int:
-    return value
+def _range_test(
+    floor: float, ceiling: float, measure: Callable[[Any], int] | None
+) -> Callable[[Any], bool]:
+    """The range test, with the common measures inlined: it runs for every record."""
+    if measure is None:
+        return lambda value: floor <= value <= ceiling
+    if measure is len:
+        return lambda value: floor <= len(value) <= ceiling
+    if measure is _java_length:
+        return lambda text: floor <= (len(text) if text.isascii() else measure(text)) <= ceiling
+    return lambda value: floor <= measure(value) <= ceiling
 
 
 def _rules(*candidates: _Rule | None) -> tuple[_Rule, ...]:
@@ -292,12 +307,13 @@ def _rules_report(rules: tuple[_Rule, ...], render: Callable[[Any], str]) -> Rep
 
 def _checked(parse: Callable[[Any], Any], test: Callable[[Any], bool] | None) -> Convert:
     """A converter: ``parse`` (raising type errors), then mark a failed constraint."""
-    if test is None:
-        return lambda value, bad: parse(value)
 
     def convert(value: Any, bad: list[Any]) -> Any:
+        if value is None:  # a null list item or map value
+            bad.append(None)
+            return None
         value = parse(value)
-        if not test(value):
+        if test is not None and not test(value):
             bad.append(value)
         return value
 
@@ -321,7 +337,7 @@ def _string(shape: shapes.String) -> _Node:
     test = _all_of(rules)
 
     def convert(value: Any, bad: list[Any]) -> Any:
-        if value.__class__ is not str:
+        if not isinstance(value, str):
             return _null_member(value, bad, lambda: _scalar_error(value, "an String"))
         if test is not None and not test(value):
             bad.append(value)
@@ -336,10 +352,10 @@ def _blob(shape: shapes.Blob) -> _Node:
     test = _all_of(rules)
 
     def convert(value: Any, bad: list[Any]) -> Any:
-        if value.__class__ is str:
+        if isinstance(value, str):
             data = _blob_from_base64(value)
-        elif isinstance(value, bytes | bytearray | memoryview):
-            data = bytes(value)
+        elif isinstance(value, _BYTES_LIKE):
+            data = value if value.__class__ is bytes else bytes(value)
         else:
             return _null_member(value, bad, lambda: _scalar_error(value, "a Blob"))
         if test is not None and not test(data):
@@ -356,21 +372,21 @@ def _integer(shape: shapes.Integer | shapes.Long) -> _Node:
     low, high = _JAVA_BOUNDS[java_type]
 
     def parse(value: Any) -> int:
-        if value.__class__ is int:
-            number = value
-        elif value.__class__ is float and not math.isnan(value):
+        if _kind(value) != "number" or value != value:  # NaN has no whole value
+            raise _scalar_error(value, f"an {java_type}")
+        if isinstance(value, float):
             number = high if value >= high else low if value <= low else math.floor(value)
         else:
-            raise _scalar_error(value, f"an {java_type}")
+            number = int(value)
         return high if number > high else low if number < low else number
 
-    rules = _rules(_bounds_rule(shape.min, shape.max, _identity, "value"))
+    rules = _rules(_bounds_rule(shape.min, shape.max, None, "value"))
     return _scalar(parse, rules, str)
 
 
 def _boolean() -> _Node:
     def parse(value: Any) -> bool:
-        if value.__class__ is not bool:
+        if not isinstance(value, bool):
             raise _scalar_error(value, "an Boolean")
         return value
 
@@ -381,39 +397,26 @@ def _timestamp(cbor: bool) -> _Node:
     return _scalar(_timestamp_seconds_cbor if cbor else _timestamp_seconds_json, (), str)
 
 
-def _tolerating_null(convert: Convert) -> Convert:
-    """Let a list item or map value be null (reported as such) instead of a type error."""
-
-    def convert_item(value: Any, bad: list[Any]) -> Any:
-        if value is None:
-            bad.append(None)
-            return None
-        return convert(value, bad)
-
-    return convert_item
-
-
 def _structure(shape: shapes.Structure, cbor: bool) -> _Node:
     nodes = {name: _compile(member, cbor) for name, member in shape.members.items()}
     converters = {name: node.convert for name, node in nodes.items()}
     converter_for = converters.get
     required = shape.required
+    required_names = frozenset(required)
     members = tuple(
         (name, name[0].lower() + name[1:], name in required, node) for name, node in nodes.items()
     )
 
     def convert(value: Any, bad: list[Any]) -> Any:
-        if value.__class__ is not dict:
+        if not isinstance(value, dict):
             return _null_member(value, bad, lambda: _container_error(value, "Expected null"))
         cleaned = {}
         for key, item in value.items():
             member_convert = converter_for(key)
             if member_convert is not None and item is not None:
                 cleaned[key] = member_convert(item, bad)
-        for name in required:
-            if name not in cleaned:
-                bad.append(None)
-                break
+        if not required_names <= cleaned.keys():
+            bad.append(None)
         return cleaned
 
     def report(value: dict[str, Any], path: str, errors: list[str]) -> None:
@@ -450,8 +453,10 @@ def _list(shape: shapes.List, cbor: bool) -> _Node:
         return f"[{', '.join(map(render_item, items))}]"
 
     def convert(value: Any, bad: list[Any]) -> Any:
-        if value.__class__ is not list:
-            return _null_member(value, bad, lambda: _container_error(value, "Expected list or null"))
+        if not isinstance(value, list):
+            return _null_member(
+                value, bad, lambda: _container_error(value, "Expected list or null")
+            )
         items = [member_convert(item, bad) for item in value]
         if own_test is not None and not own_test(items):
             bad.append(items)
@@ -494,7 +499,7 @@ def _map(shape: shapes.Map, cbor: bool) -> _Node:
         return f"{{{', '.join(shown)}}}"
 
     def convert(value: Any, bad: list[Any]) -> Any:
-        if value.__class__ is not dict:
+        if not isinstance(value, dict):
             return _null_member(value, bad, lambda: _container_error(value, "Expected map or null"))
         entries = {key_convert(k, bad): value_convert(v, bad) for k, v in value.items()}
         if own_test is not None and not own_test(entries):
