@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime
 
 from headwater.errors import (
@@ -171,7 +169,9 @@ class RecordPlane:
             )
         )
 
-    async def _position_at_time(self, stream: Stream, shard: Shard, timestamp_s: float | None) -> int:
+    async def _position_at_time(
+        self, stream: Stream, shard: Shard, timestamp_s: float | None
+    ) -> int:
         if timestamp_s is None:
             raise InvalidArgumentException(
                 "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
@@ -261,7 +261,8 @@ class RecordPlane:
         shard_log = await registry.shard_log(stream, shard)
         position = max(position, await self.trim_horizon(stream, shard))
         end = shard_log.end_position if shard.end_position is None else shard.end_position
-        stored = shard_log.read(position, min(limit or MAX_RECORDS_PER_GET, end - position or 1), MAX_BYTES_PER_GET) if position < end else []
+        wanted = min(limit or MAX_RECORDS_PER_GET, end - position)
+        stored = shard_log.read(position, wanted, MAX_BYTES_PER_GET) if wanted > 0 else []
         base = shard.sequence_base
         records = []
         size = 0

@@ -64,8 +64,7 @@ class StreamRegistry:
         prefix = f"arn:aws:kinesis:{self.config.region}:{self.config.account_id}:stream/"
         if not arn.startswith(prefix) or "/" in arn[len(prefix) :]:
             raise ResourceNotFoundException(
-                f"Stream {arn.rsplit('/', 1)[-1]} under account "
-                f"{self.config.account_id} not found."
+                f"Stream {arn.rsplit('/', 1)[-1]} under account {self.config.account_id} not found."
             )
         return arn[len(prefix) :]
 

@@ -46,9 +46,7 @@ class ShardLog(Protocol):
     def last_arrival_ms(self) -> int:
         """Arrival time of the newest durable record (0 when empty)."""
 
-    async def append(
-        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int
-    ) -> AppendResult:
+    async def append(self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int) -> AppendResult:
         """Append (partition key, data) pairs; returns once they are durable."""
 
     def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:

@@ -7,8 +7,8 @@ from headwater.errors import (
     LimitExceededException,
     ResourceInUseException,
 )
-from headwater.service import sequence
 from headwater.protocol.values import Timestamp
+from headwater.service import sequence
 from headwater.service.handlers.describe import shard_view, summary_view
 from headwater.service.handlers.pagination import PageToken, issue, redeem
 from headwater.service.handlers.tags import check_new_tags
@@ -373,4 +373,3 @@ async def stop_encryption(service: StreamService, request: dict) -> None:
         stream.encryption_type = "NONE"
         stream.key_id = None
         service.registry.save(stream)
-

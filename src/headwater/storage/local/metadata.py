@@ -22,7 +22,8 @@ class SqliteMetadataStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS streams (stream_id TEXT PRIMARY KEY, document BLOB NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS streams "
+            "(stream_id TEXT PRIMARY KEY, document BLOB NOT NULL)"
         )
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value BLOB NOT NULL)"

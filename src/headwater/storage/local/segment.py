@@ -50,7 +50,7 @@ class SparseIndex:
         return self.positions[i], self.offsets[i]
 
     def floor_by_time(self, arrival_ms: int) -> tuple[int, int]:
-        """(position, offset) of an entry at or before the first record arriving at ``arrival_ms``."""
+        """(position, offset) of an entry at or before the first arrival at ``arrival_ms``."""
         i = max(bisect_left(self.times, arrival_ms) - 1, 0)
         return self.positions[i], self.offsets[i]
 

@@ -109,9 +109,7 @@ class LocalShardLog:
     def last_arrival_ms(self) -> int:
         return self._last_arrival_ms
 
-    async def append(
-        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int
-    ) -> AppendResult:
+    async def append(self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int) -> AppendResult:
         segment = self._active_segment()
         arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
         first = segment.next_position
