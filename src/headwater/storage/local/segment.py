@@ -81,6 +81,7 @@ class Segment:
         self.index = SparseIndex()
         self.sealed = False  # index saved: the file will not change again
         self._fd: int | None = None
+        self._entry_durable = path.exists()
 
     @property
     def index_path(self) -> Path:
@@ -116,9 +117,17 @@ class Segment:
         self.last_arrival_ms = arrival_ms
 
     def sync(self) -> None:
-        """Make everything written so far durable (called off the event loop)."""
+        """Make everything written so far durable (called off the event loop).
+
+        A new file's directory entries (segment, shard and stream directories) are synced
+        once too, so the file itself survives a power loss, not only its contents.
+        """
         if self._fd is not None:
             os.fdatasync(self._fd)
+        if not self._entry_durable:
+            for directory in list(self.path.parents)[:3]:
+                _fsync_directory(directory)
+            self._entry_durable = True
 
     def save_index(self) -> None:
         """Persist the sparse index of a sealed, durable segment, atomically."""
@@ -259,6 +268,14 @@ class Segment:
             if fd != self._fd:
                 os.close(fd)
         return out
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _needed(fd: int, offset: int) -> int:
