@@ -216,10 +216,9 @@ async def list_shards(service: StreamService, request: dict) -> dict:
         raise InvalidArgumentException("NextToken and StreamName cannot be provided together.")
     if token_text is not None and "ShardFilter" in request:
         raise InvalidArgumentException("NextToken and ShardFilter cannot be provided together.")
-    if token_text is not None and "ExclusiveStartShardId" in request:
-        raise InvalidArgumentException(
-            "NextToken and ExclusiveStartShardId cannot be provided together."
-        )
+    for member in ("ExclusiveStartShardId", "StreamCreationTimestamp"):
+        if token_text is not None and member in request:
+            raise InvalidArgumentException(f"NextToken and {member} cannot be provided together.")
     if token_text is not None:
         token = redeem(service.signer, token_text, "shards", now)
         stream = service.registry.get(token.stream)
