@@ -103,6 +103,6 @@ class HeadwaterServer:
             region_name="us-east-1",
             aws_access_key_id=kwargs.pop("aws_access_key_id", "AKIDTEST"),
             aws_secret_access_key=kwargs.pop("aws_secret_access_key", "secret"),
-            config=Config(retries={"max_attempts": 1}, read_timeout=30, connect_timeout=5),
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=30, connect_timeout=5),
             **kwargs,
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
+import signal
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +73,25 @@ def build_app(settings: ServerSettings) -> HeadwaterApp:
     return HeadwaterApp(service, endpoint, dev_clock)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its graceful shutdown, so the process would end
+    "killed by signal"; here the signal only asks for shutdown and the exit status is 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, self._request_exit)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _request_exit(self, _signum: int, _frame: object) -> None:
+        self.should_exit = True
+
+
 def serve(settings: ServerSettings) -> None:
     """Run until SIGINT/SIGTERM; shutdown drains requests, then flushes and closes storage."""
     app = build_app(settings)
@@ -82,4 +104,4 @@ def serve(settings: ServerSettings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    _Server(config).run()

@@ -66,6 +66,7 @@ class Stream(msgspec.Struct, kw_only=True):
     created_ms: int
     ready_at_ms: int
     retention_hours: int = 24
+    max_record_size_kib: int = 1024
     mode: str = MODE_PROVISIONED
     encryption_type: str = "NONE"
     key_id: str | None = None

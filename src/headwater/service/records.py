@@ -49,8 +49,8 @@ def parse_explicit_hash_key(text: str | None) -> int | None:
     value = int(text)
     if value > HASH_KEY_MAX:
         raise InvalidArgumentException(
-            f"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
-            f"[0, {HASH_KEY_MAX}]. Specified value was {text}"
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+            f"[0, 2^128-1]. Specified value was {text}"
         )
     return value
 
@@ -115,19 +115,24 @@ class RecordPlane:
 
     # -- iterators -----------------------------------------------------------------------
 
-    def _shard_or_fail(self, stream: Stream, shard_id: str) -> Shard:
+    def missing_shard(self, stream_name: str, shard_id: str) -> ResourceNotFoundException:
+        """AWS' two wordings: an unparsable shard id, or a well-formed one that is absent."""
         index = parse_shard_id(shard_id)
         if index is None:
-            raise ResourceNotFoundException(
-                f"Could not find shard {shard_id} in stream {stream.name} under account "
+            return ResourceNotFoundException(
+                f"Could not find shard {shard_id} in stream {stream_name} under account "
                 f"{self._account}."
             )
-        shard = stream.shard_by_index(index)
+        return ResourceNotFoundException(
+            f"Shard {shard_id_of(index)} in stream {stream_name} under account "
+            f"{self._account} does not exist"
+        )
+
+    def _shard_or_fail(self, stream: Stream, shard_id: str) -> Shard:
+        index = parse_shard_id(shard_id)
+        shard = None if index is None else stream.shard_by_index(index)
         if shard is None:
-            raise ResourceNotFoundException(
-                f"Shard {shard_id_of(index)} in stream {stream.name} under account "
-                f"{self._account} does not exist"
-            )
+            raise self.missing_shard(stream.name, shard_id)
         return shard
 
     async def trim_horizon(self, stream: Stream, shard: Shard) -> int:

@@ -281,7 +281,7 @@ def _consumer(name: str) -> Structure:
 PUT_RECORDS_ENTRY = Structure(
     "PutRecordsRequestEntry",
     {"PartitionKey": PARTITION_KEY, "ExplicitHashKey": HASH_KEY, "Data": DATA},
-    required=("Data", "PartitionKey"),
+    required=("Data",),
 )
 
 S3_STORAGE_CONFIGURATION = Structure(
@@ -622,7 +622,7 @@ OPERATIONS: dict[str, Structure] = {
             "StreamId": STREAM_ID,
             "DryRun": BOOLEAN,
         },
-        required=("Data", "PartitionKey"),
+        required=("Data",),
     ),
     "PutRecords": Structure(
         "PutRecordsInput",

@@ -1,7 +1,7 @@
 """One validator for every Kinesis operation, answering with AWS' own errors.
 
 Each operation's shape (``headwater.service.shapes``) is compiled once, at import, into a tree
-of closures (``_Node``). A request is then checked in AWS' two phases:
+of ``_Node`` objects. A request is then checked in AWS' two phases:
 
 1. *convert*: walk the body; raise ``SerializationException`` at the first value of a wrong
    type; drop unknown members and nulls; decode blobs and timestamps. Constraint tests run here
@@ -9,19 +9,23 @@ of closures (``_Node``). A request is then checked in AWS' two phases:
 2. *report* (only for a bad request): walk the cleaned body in AWS' member order and raise a
    ``ValidationException`` listing at most ten "Value ... failed to satisfy constraint" errors.
 
-Messages and their order follow AWS as observed by kinesalite (mhart/kinesalite, its tests ran
-against the real service); /work/research/validation-notes.md records the sources.
+Speed: PutRecords (500 records) is the server's hot path. Every constraint is written once, as
+a small Python expression over ``item``; the expressions are compiled into test functions and,
+for each structure, into one generated converter that checks its members inline, so a valid
+record costs a single Python call.
+
+Messages and their order follow AWS as observed by kinesalite (mhart/kinesalite, whose tests
+ran against the real service); /work/research/validation-notes.md records the sources.
 """
 
 from __future__ import annotations
 
-import binascii
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from itertools import count
 from typing import Any
 
 from cbor2 import CBORTag
@@ -29,27 +33,30 @@ from cbor2 import CBORTag
 from headwater.errors import SerializationException, UnknownOperationException, ValidationException
 from headwater.service import shapes
 
-try:  # SIMD base64 (pybase64) is ~6x faster than binascii on PutRecords' hot path.
-    import pybase64
-
-    _b64decode: Callable[[str], bytes] = partial(pybase64.b64decode, validate=True)
+# Base64: pybase64's SIMD decoder is several times faster than binascii on PutRecords' hot
+# path. It is called with positional arguments (text, altchars, validate): parsing a keyword
+# argument costs more than decoding 100 bytes. ``_blob_from_base64`` makes either one strict.
+try:
+    from pybase64 import b64decode as _b64decode
 except ImportError:  # pragma: no cover - depends on the environment
-    _b64decode = partial(binascii.a2b_base64, strict_mode=True)
+    from binascii import a2b_base64
+
+    def _b64decode(text: str, altchars: None, validate: bool) -> bytes:
+        return a2b_base64(text)
 
 
 _MAX_ERRORS = 10
 _NOT_NULL = "Member must not be null"
 _START_OF_LIST = "Start of list found where not expected"
 _START_OF_MAP = "Start of structure or map found where not expected."
-_TRUNCATING_NUMBER = "com.amazon.coral.value.json.numbers.TruncatingBigNumber"
 _JAVA_BOUNDS = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 _STRUCTURE_PACKAGE = "com.amazonaws.kinesis.v20131202."
 
-# How AWS names a JSON value's class in "class X can not be converted to ..." messages. The last
+# How AWS names a value's class in "class X can not be converted to ..." messages. The last
 # three kinds only arrive in CBOR, where AWS' wording is unknown; these names keep the form.
 _JAVA_CLASS = {
     "boolean": "java.lang.Boolean",
-    "number": _TRUNCATING_NUMBER,
+    "number": "com.amazon.coral.value.json.numbers.TruncatingBigNumber",
     "string": "java.lang.String",
     "bytes": "java.nio.HeapByteBuffer",
     "timestamp": "java.util.Date",
@@ -63,30 +70,24 @@ Convert = Callable[[Any, list[Any]], Any]
 Report = Callable[[Any, str, list[str]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    """One constraint: a fast test, AWS' messages for a failing value, and its listed form."""
+# --- generated code ----------------------------------------------------------------------
 
-    test: Callable[[Any], bool]
-    failures: Callable[[Any], list[str]]
-    described: tuple[str, ...]
+# The globals of all generated code. Each object it needs is bound under a fresh name.
+_GENERATED: dict[str, Any] = {}
+_names = count()
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """A compiled shape.
+def _bind(value: Any) -> str:
+    name = f"_g{next(_names)}"
+    _GENERATED[name] = value
+    return name
 
-    ``convert(value, bad)`` cleans a value (appending to ``bad`` when a constraint fails);
-    ``report(value, path, errors)`` adds AWS' messages for a cleaned value; ``render`` prints
-    a value as AWS does; ``described`` is how a scalar's rules are listed inside a list's or
-    map's constraint ("[...]"), ``None`` for structures, which are reported member by member.
-    """
 
-    convert: Convert
-    report: Report
-    render: Callable[[Any], str]
-    test: Callable[[Any], bool] | None = None
-    described: tuple[str, ...] | None = None
+def _generate(source: str, result: str) -> Any:
+    """Run source built from ``shapes`` (never from a request) and return what it defines."""
+    scope: dict[str, Any] = {}
+    exec(source, _GENERATED, scope)
+    return scope[result]
 
 
 # --- type errors -------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def _container_error(value: object, expected: str) -> SerializationException:
     return SerializationException(expected)
 
 
-def _null_member(value: object, bad: list[Any], error: Callable[[], SerializationException]):
+def _null_or_raise(value: object, bad: list[Any], error: Callable[[], SerializationException]):
     """A null list item or map value: AWS rejects it as a null member, not as a type."""
     if value is None:
         bad.append(None)
@@ -156,17 +157,22 @@ _BASE64_LOW2_ZERO = frozenset("AEIMQUYcgkosw048")  # last digit before "=" carri
 
 
 def _blob_from_base64(text: str) -> bytes:
-    """Decode strictly, rejecting what AWS rejects (non-canonical padding too), as AWS says."""
+    """Decode as strictly as AWS, with AWS' message for what it rejects.
+
+    A lenient decoder drops characters outside the alphabet, so a string with any of them, or
+    with padding inside, decodes to fewer bytes than its length promises; checking the length
+    and the final padding (the last digit's unused bits must be zero) makes any decoder strict.
+    """
     size = len(text)
     if size & 3 == 0:
         try:
-            data = _b64decode(text)
+            data = _b64decode(text, None, True)
         except ValueError:
             pass
         else:
             padding = (size >> 2) * 3 - len(data)
             if (
-                padding == 0
+                (padding == 0 and (size == 0 or text[-1] != "="))
                 or (padding == 1 and text[-1] == "=" and text[-2] in _BASE64_LOW2_ZERO)
                 or (padding == 2 and text[-2] == "=" and text[-3] in _BASE64_LOW4_ZERO)
             ):
@@ -224,22 +230,29 @@ def _timestamp_seconds_cbor(value: object) -> float:
 # --- rules -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One constraint: a Python expression over ``item`` that holds when the value satisfies
+    it, AWS' messages for a value that does not, and how AWS lists the rule inside "[...]"."""
+
+    expression: str
+    failures: Callable[[Any], list[str]]
+    described: tuple[str, ...]
+
+
 def _pattern_rule(pattern: str) -> _Rule:
-    regex = re.compile(pattern, re.ASCII)
     message = f"Member must satisfy regular expression pattern: {pattern}"
-    return _Rule(lambda value: regex.fullmatch(value) is not None, lambda _: [message], (message,))
+    matches = _bind(re.compile(pattern, re.ASCII).fullmatch)
+    return _Rule(f"{matches}(item) is not None", lambda _: [message], (message,))
 
 
 def _enum_rule(values: tuple[str, ...]) -> _Rule:
-    allowed = frozenset(values)
     message = f"Member must satisfy enum value set: [{', '.join(values)}]"
-    return _Rule(allowed.__contains__, lambda _: [message], (message,))
+    return _Rule(f"item in {_bind(frozenset(values))}", lambda _: [message], (message,))
 
 
-def _bounds_rule(
-    low: int | None, high: int | None, measure: Callable[[Any], int] | None, what: str
-) -> _Rule | None:
-    """Min/max on a ``measure`` (None: the value itself).
+def _bounds_rule(low: int | None, high: int | None, measure: str, what: str) -> _Rule | None:
+    """Min/max of ``measure``, an expression over ``item`` (its length, or itself).
 
     AWS reports a value below the min and one above the max with separate messages, but lists
     the max first when it describes the rule inside a list's or map's constraint.
@@ -248,43 +261,43 @@ def _bounds_rule(
         return None
     too_small = f"Member must have {what} greater than or equal to {low}"
     too_large = f"Member must have {what} less than or equal to {high}"
-    floor = -math.inf if low is None else low
-    ceiling = math.inf if high is None else high
-    size = measure or (lambda value: value)
+    expression = "".join(
+        (
+            f"{low} <= " if low is not None else "",
+            measure,
+            f" <= {high}" if high is not None else "",
+        )
+    )
+    size = _lambda(measure)
 
     def failures(value: Any) -> list[str]:
-        return [too_small] if size(value) < floor else [too_large]
+        return [too_small] if low is not None and size(value) < low else [too_large]
 
     described = tuple(
         text for text, bound in ((too_large, high), (too_small, low)) if bound is not None
     )
-    return _Rule(_range_test(floor, ceiling, measure), failures, described)
+    return _Rule(expression, failures, described)
 
 
-def _range_test(
-    floor: float, ceiling: float, measure: Callable[[Any], int] | None
-) -> Callable[[Any], bool]:
-    """The range test, with the common measures inlined: it runs for every record."""
-    if measure is None:
-        return lambda value: floor <= value <= ceiling
-    if measure is len:
-        return lambda value: floor <= len(value) <= ceiling
-    if measure is _java_length:
-        return lambda text: floor <= (len(text) if text.isascii() else measure(text)) <= ceiling
-    return lambda value: floor <= measure(value) <= ceiling
+_LENGTH = "len(item)"
+_JAVA_STRING_LENGTH = f"(len(item) if item.isascii() else {_bind(_java_length)}(item))"
 
 
 def _rules(*candidates: _Rule | None) -> tuple[_Rule, ...]:
     return tuple(rule for rule in candidates if rule is not None)
 
 
-def _all_of(rules: tuple[_Rule, ...]) -> Callable[[Any], bool] | None:
-    if not rules:
-        return None
-    if len(rules) == 1:
-        return rules[0].test
-    tests = tuple(rule.test for rule in rules)
-    return lambda value: all(test(value) for test in tests)
+def _all_of(rules: tuple[_Rule, ...]) -> str | None:
+    """One expression for all of ``rules``, or None when there are none."""
+    return " and ".join(f"({rule.expression})" for rule in rules) or None
+
+
+def _lambda(expression: str) -> Callable[[Any], Any]:
+    return _generate(f"function = lambda item: {expression}", "function")
+
+
+def _test(expression: str | None) -> Callable[[Any], bool] | None:
+    return None if expression is None else _lambda(expression)
 
 
 def _add(errors: list[str], shown: str, path: str, message: str) -> None:
@@ -293,20 +306,46 @@ def _add(errors: list[str], shown: str, path: str, message: str) -> None:
 
 
 def _rules_report(rules: tuple[_Rule, ...], render: Callable[[Any], str]) -> Report:
+    tests = tuple((_lambda(rule.expression), rule.failures) for rule in rules)
+
     def report(value: Any, path: str, errors: list[str]) -> None:
-        for rule in rules:
-            if not rule.test(value):
-                for message in rule.failures(value):
+        for test, failures in tests:
+            if not test(value):
+                for message in failures(value):
                     _add(errors, f"'{render(value)}'", path, message)
 
     return report
 
 
-# --- compiling shapes --------------------------------------------------------------------
+# --- compiled shapes ---------------------------------------------------------------------
 
 
-def _checked(parse: Callable[[Any], Any], test: Callable[[Any], bool] | None) -> Convert:
-    """A converter: ``parse`` (raising type errors), then mark a failed constraint."""
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """A compiled shape.
+
+    ``convert(value, bad)`` cleans a value, appending to ``bad`` when a constraint fails;
+    ``report(value, path, errors)`` adds AWS' messages for a cleaned value; ``render`` prints
+    a value as AWS does; ``test`` is its constraints' combined test (scalars only);
+    ``described`` is how a scalar's rules are listed inside a list's or map's constraint,
+    None for structures, which are reported member by member. ``inline`` is the conversion as
+    source lines on ``item`` (``{convert}`` names ``convert``) for a structure's generated
+    converter to embed, so that its common case costs no call.
+    """
+
+    convert: Convert
+    report: Report
+    render: Callable[[Any], str]
+    test: Callable[[Any], bool] | None = None
+    described: tuple[str, ...] | None = None
+    inline: tuple[str, ...] = ("item = {convert}(item, bad)",)
+
+
+def _scalar(
+    parse: Callable[[Any], Any], rules: tuple[_Rule, ...], render: Callable[[Any], str]
+) -> _Node:
+    """A scalar whose ``parse`` raises on a wrong type and returns the cleaned value."""
+    test = _test(_all_of(rules))
 
     def convert(value: Any, bad: list[Any]) -> Any:
         if value is None:  # a null list item or map value
@@ -317,39 +356,38 @@ def _checked(parse: Callable[[Any], Any], test: Callable[[Any], bool] | None) ->
             bad.append(value)
         return value
 
-    return convert
-
-
-def _scalar(
-    parse: Callable[[Any], Any], rules: tuple[_Rule, ...], render: Callable[[Any], str]
-) -> _Node:
-    test = _all_of(rules)
     described = tuple(text for rule in rules for text in rule.described)
-    return _Node(_checked(parse, test), _rules_report(rules, render), render, test, described)
+    return _Node(convert, _rules_report(rules, render), render, test, described)
 
 
 def _string(shape: shapes.String) -> _Node:
     rules = _rules(
         shape.enum and _enum_rule(shape.enum),
         shape.pattern and _pattern_rule(shape.pattern),
-        _bounds_rule(shape.min, shape.max, _java_length, "length"),
+        _bounds_rule(shape.min, shape.max, _JAVA_STRING_LENGTH, "length"),
     )
-    test = _all_of(rules)
+    valid = _all_of(rules)
+    test = _test(valid)
 
     def convert(value: Any, bad: list[Any]) -> Any:
         if not isinstance(value, str):
-            return _null_member(value, bad, lambda: _scalar_error(value, "an String"))
+            return _null_or_raise(value, bad, lambda: _scalar_error(value, "an String"))
         if test is not None and not test(value):
             bad.append(value)
         return value
 
     described = tuple(text for rule in rules for text in rule.described)
-    return _Node(convert, _rules_report(rules, str), str, test, described)
+    inline = (
+        f"if item.__class__ is not str{'' if valid is None else f' or not ({valid})'}:",
+        "    item = {convert}(item, bad)",
+    )
+    return _Node(convert, _rules_report(rules, str), str, test, described, inline)
 
 
 def _blob(shape: shapes.Blob) -> _Node:
-    rules = _rules(_bounds_rule(shape.min, shape.max, len, "length"))
-    test = _all_of(rules)
+    rules = _rules(_bounds_rule(shape.min, shape.max, _LENGTH, "length"))
+    valid = _all_of(rules)
+    test = _test(valid)
 
     def convert(value: Any, bad: list[Any]) -> Any:
         if isinstance(value, str):
@@ -357,13 +395,19 @@ def _blob(shape: shapes.Blob) -> _Node:
         elif isinstance(value, _BYTES_LIKE):
             data = value if value.__class__ is bytes else bytes(value)
         else:
-            return _null_member(value, bad, lambda: _scalar_error(value, "a Blob"))
+            return _null_or_raise(value, bad, lambda: _scalar_error(value, "a Blob"))
         if test is not None and not test(data):
             bad.append(data)
         return data
 
     described = tuple(text for rule in rules for text in rule.described)
-    return _Node(convert, _rules_report(rules, _render_blob), _render_blob, test, described)
+    inline = (
+        "if item.__class__ is str:",
+        f"    item = {_bind(_blob_from_base64)}(item)",
+        "elif item.__class__ is not bytes:",
+        "    item = {convert}(item, bad)",
+    ) + (() if valid is None else (f"if not ({valid}):", "    bad.append(item)"))
+    return _Node(convert, _rules_report(rules, _render_blob), _render_blob, test, described, inline)
 
 
 def _integer(shape: shapes.Integer | shapes.Long) -> _Node:
@@ -380,8 +424,7 @@ def _integer(shape: shapes.Integer | shapes.Long) -> _Node:
             number = int(value)
         return high if number > high else low if number < low else number
 
-    rules = _rules(_bounds_rule(shape.min, shape.max, None, "value"))
-    return _scalar(parse, rules, str)
+    return _scalar(parse, _rules(_bounds_rule(shape.min, shape.max, "item", "value")), str)
 
 
 def _boolean() -> _Node:
@@ -397,27 +440,47 @@ def _timestamp(cbor: bool) -> _Node:
     return _scalar(_timestamp_seconds_cbor if cbor else _timestamp_seconds_json, (), str)
 
 
+def _not_a_structure(value: Any, bad: list[Any]) -> None:
+    return _null_or_raise(value, bad, lambda: _container_error(value, "Expected null"))
+
+
+def _structure_converter(nodes: dict[str, _Node], required: tuple[str, ...]) -> Convert:
+    """Generate a structure's converter: one flat function with its members inline.
+
+    Members are taken in body order, so the first wrongly typed one is reported, as AWS'
+    streaming parser would; unknown members and nulls are skipped.
+    """
+    lines = [
+        "def convert(value, bad):",
+        "    if not isinstance(value, dict):",
+        f"        return {_bind(_not_a_structure)}(value, bad)",
+        "    cleaned = {}",
+        "    for key, item in value.items():",
+        "        if item is None:",
+        "            continue",
+    ]
+    for index, (name, node) in enumerate(nodes.items()):
+        lines.append(f"        {'elif' if index else 'if'} key == {name!r}:")
+        convert = _bind(node.convert)
+        lines.extend(f"            {line.replace('{convert}', convert)}" for line in node.inline)
+    if nodes:
+        lines += ["        else:", "            continue", "        cleaned[key] = item"]
+    else:
+        lines.append("        continue")
+    lines += [
+        f"    if not {_bind(frozenset(required))} <= cleaned.keys():",
+        "        bad.append(None)",
+        "    return cleaned",
+    ]
+    return _generate("\n".join(lines), "convert")
+
+
 def _structure(shape: shapes.Structure, cbor: bool) -> _Node:
     nodes = {name: _compile(member, cbor) for name, member in shape.members.items()}
-    converters = {name: node.convert for name, node in nodes.items()}
-    converter_for = converters.get
-    required = shape.required
-    required_names = frozenset(required)
     members = tuple(
-        (name, name[0].lower() + name[1:], name in required, node) for name, node in nodes.items()
+        (name, name[0].lower() + name[1:], name in shape.required, node)
+        for name, node in nodes.items()
     )
-
-    def convert(value: Any, bad: list[Any]) -> Any:
-        if not isinstance(value, dict):
-            return _null_member(value, bad, lambda: _container_error(value, "Expected null"))
-        cleaned = {}
-        for key, item in value.items():
-            member_convert = converter_for(key)
-            if member_convert is not None and item is not None:
-                cleaned[key] = member_convert(item, bad)
-        if not required_names <= cleaned.keys():
-            bad.append(None)
-        return cleaned
 
     def report(value: dict[str, Any], path: str, errors: list[str]) -> None:
         prefix = f"{path}." if path else ""
@@ -431,7 +494,16 @@ def _structure(shape: shapes.Structure, cbor: bool) -> _Node:
                 _add(errors, "null", prefix + label, _NOT_NULL)
 
     java_name = _STRUCTURE_PACKAGE + shape.name
-    return _Node(convert, report, lambda _: java_name)
+    return _Node(_structure_converter(nodes, shape.required), report, lambda _: java_name)
+
+
+def _or_null(value: Any, render: Callable[[Any], str]) -> str:
+    return "null" if value is None else render(value)
+
+
+def _passes(node: _Node, value: Any) -> bool:
+    """Whether a list item or map entry satisfies its scalar shape (a null never does)."""
+    return value is not None and (node.test is None or node.test(value))
 
 
 def _members_constraint(node: _Node) -> str:
@@ -441,35 +513,32 @@ def _members_constraint(node: _Node) -> str:
 def _list(shape: shapes.List, cbor: bool) -> _Node:
     member = _compile(shape.member, cbor)
     member_convert = member.convert
-    own = _rules(_bounds_rule(shape.min, shape.max, len, "length"))
-    own_test = _all_of(own)
+    own = _rules(_bounds_rule(shape.min, shape.max, _LENGTH, "length"))
+    own_test = _test(_all_of(own))
 
     def render_item(item: Any) -> str:
-        if item is None:
-            return "null"
         return shape.member_str or member.render(item)
 
     def render(items: list[Any]) -> str:
-        return f"[{', '.join(map(render_item, items))}]"
+        return f"[{', '.join(_or_null(item, render_item) for item in items)}]"
 
     def convert(value: Any, bad: list[Any]) -> Any:
         if not isinstance(value, list):
-            return _null_member(
-                value, bad, lambda: _container_error(value, "Expected list or null")
-            )
+            expected = "Expected list or null"
+            return _null_or_raise(value, bad, lambda: _container_error(value, expected))
         items = [member_convert(item, bad) for item in value]
         if own_test is not None and not own_test(items):
             bad.append(items)
         return items
 
     own_report = _rules_report(own, render)
-    scalar_constraint = f"Member must satisfy constraint: {_members_constraint(member)}"
+    members_constraint = f"Member must satisfy constraint: {_members_constraint(member)}"
 
     def report(items: list[Any], path: str, errors: list[str]) -> None:
         own_report(items, path, errors)
-        if member.described is not None:
-            if any(item is None or not _passes(member, item) for item in items):
-                _add(errors, f"'{render(items)}'", path, scalar_constraint)
+        if member.described is not None:  # scalars: one error for the whole list
+            if not all(_passes(member, item) for item in items):
+                _add(errors, f"'{render(items)}'", path, members_constraint)
             return
         for index, item in enumerate(items, 1):
             if len(errors) >= _MAX_ERRORS:
@@ -483,24 +552,21 @@ def _list(shape: shapes.List, cbor: bool) -> _Node:
     return _Node(convert, report, render)
 
 
-def _passes(node: _Node, value: Any) -> bool:
-    return node.test is None or node.test(value)
-
-
 def _map(shape: shapes.Map, cbor: bool) -> _Node:
     key = _compile(shape.key, cbor)
     value_node = _compile(shape.value, cbor)
     key_convert, value_convert = key.convert, value_node.convert
-    own = _rules(_bounds_rule(shape.min, shape.max, len, "length"))
-    own_test = _all_of(own)
+    own = _rules(_bounds_rule(shape.min, shape.max, _LENGTH, "length"))
+    own_test = _test(_all_of(own))
 
     def render(entries: dict[Any, Any]) -> str:
-        shown = (f"{k}={'null' if v is None else value_node.render(v)}" for k, v in entries.items())
+        shown = (f"{_or_null(k, str)}={_or_null(v, value_node.render)}" for k, v in entries.items())
         return f"{{{', '.join(shown)}}}"
 
     def convert(value: Any, bad: list[Any]) -> Any:
         if not isinstance(value, dict):
-            return _null_member(value, bad, lambda: _container_error(value, "Expected map or null"))
+            expected = "Expected map or null"
+            return _null_or_raise(value, bad, lambda: _container_error(value, expected))
         entries = {key_convert(k, bad): value_convert(v, bad) for k, v in value.items()}
         if own_test is not None and not own_test(entries):
             bad.append(entries)
@@ -512,9 +578,9 @@ def _map(shape: shapes.Map, cbor: bool) -> _Node:
 
     def report(entries: dict[Any, Any], path: str, errors: list[str]) -> None:
         own_report(entries, path, errors)
-        if any(k is None or not _passes(key, k) for k in entries):
+        if not all(_passes(key, k) for k in entries):
             _add(errors, f"'{render(entries)}'", path, keys_constraint)
-        if any(v is None or not _passes(value_node, v) for v in entries.values()):
+        if not all(_passes(value_node, v) for v in entries.values()):
             _add(errors, f"'{render(entries)}'", path, values_constraint)
 
     return _Node(convert, report, render)
@@ -532,25 +598,21 @@ def _compile(shape: shapes.Shape, cbor: bool) -> _Node:
     return node
 
 
+_BUILDERS: dict[type, Callable[[Any, bool], _Node]] = {
+    shapes.String: lambda shape, cbor: _string(shape),
+    shapes.Integer: lambda shape, cbor: _integer(shape),
+    shapes.Long: lambda shape, cbor: _integer(shape),
+    shapes.Boolean: lambda shape, cbor: _boolean(),
+    shapes.Blob: lambda shape, cbor: _blob(shape),
+    shapes.Timestamp: lambda shape, cbor: _timestamp(cbor),
+    shapes.Structure: _structure,
+    shapes.List: _list,
+    shapes.Map: _map,
+}
+
+
 def _build(shape: shapes.Shape, cbor: bool) -> _Node:
-    match shape:
-        case shapes.String():
-            return _string(shape)
-        case shapes.Integer() | shapes.Long():
-            return _integer(shape)
-        case shapes.Boolean():
-            return _boolean()
-        case shapes.Blob():
-            return _blob(shape)
-        case shapes.Timestamp():
-            return _timestamp(cbor)
-        case shapes.Structure():
-            return _structure(shape, cbor)
-        case shapes.List():
-            return _list(shape, cbor)
-        case shapes.Map():
-            return _map(shape, cbor)
-    raise TypeError(f"not a shape: {shape!r}")
+    return _BUILDERS[type(shape)](shape, cbor)
 
 
 _OPERATIONS: dict[str, tuple[_Node, _Node]] = {
@@ -575,12 +637,11 @@ def validate(operation: str, body: object, *, cbor: bool = False) -> dict[str, A
     node = nodes[cbor]
     bad: list[Any] = []
     cleaned = node.convert(body, bad)
-    if bad:
+    if bad:  # some constraint failed: AWS' messages, in AWS' order
         errors: list[str] = []
         node.report(cleaned, "", errors)
-        if errors:
-            plural = "s" if len(errors) > 1 else ""
-            raise ValidationException(
-                f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
-            )
+        plural = "s" if len(errors) > 1 else ""
+        raise ValidationException(
+            f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
+        )
     return cleaned

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from headwater.errors import InvalidArgumentException
+from headwater.errors import (
+    InvalidArgumentException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from headwater.service import sequence
 from headwater.service.model import Stream
 from headwater.service.records import PutEntry, parse_explicit_hash_key
@@ -21,6 +25,28 @@ def _stream_for_data(service: StreamService, request: dict) -> Stream:
     return stream
 
 
+MAX_VALIDATION_ERRORS = 10
+
+
+def check_record_sizes(stream: Stream, data: list[tuple[str, bytes]]) -> None:
+    """Each record's data within the stream's maximum record size (1 MiB unless raised).
+
+    ``data`` pairs each blob with its member path, as AWS names it in the message.
+    """
+    limit = stream.max_record_size_kib * 1024
+    errors = [
+        f"Value at '{path}' failed to satisfy constraint: "
+        f"Member must have length less than or equal to {limit}"
+        for path, blob in data
+        if len(blob) > limit
+    ][:MAX_VALIDATION_ERRORS]
+    if errors:
+        plural = "s" if len(errors) > 1 else ""
+        raise ValidationException(
+            f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
+        )
+
+
 def _entry(record: dict) -> PutEntry:
     return PutEntry(
         data=record["Data"],
@@ -37,6 +63,7 @@ def _with_encryption(stream: Stream, response: dict) -> dict:
 
 async def put_record(service: StreamService, request: dict) -> dict:
     stream = _stream_for_data(service, request)
+    check_record_sizes(stream, [("data", request["Data"])])
     ordering = request.get("SequenceNumberForOrdering")
     if ordering is not None and sequence.decode(ordering) is None:
         raise InvalidArgumentException(
@@ -52,6 +79,9 @@ async def put_record(service: StreamService, request: dict) -> dict:
 async def put_records(service: StreamService, request: dict) -> dict:
     stream = _stream_for_data(service, request)
     records = request["Records"]
+    check_record_sizes(
+        stream, [(f"records.{i}.member.data", r["Data"]) for i, r in enumerate(records, 1)]
+    )
     entries = [_entry(r) for r in records]
     if sum(len(e.data) + len(e.partition_key) for e in entries) > MAX_PUT_RECORDS_BYTES:
         raise InvalidArgumentException("Records size exceeds 5 MB limit")
@@ -68,7 +98,12 @@ async def put_records(service: StreamService, request: dict) -> dict:
 
 
 async def get_shard_iterator(service: StreamService, request: dict) -> dict:
-    stream = _stream_for_data(service, request)
+    try:
+        stream = _stream_for_data(service, request)
+    except ResourceNotFoundException:
+        # AWS reads the shard id before it looks for the stream, and names the shard.
+        name = service.registry.resolve_name(request)
+        raise service.records.missing_shard(name, request["ShardId"]) from None
     kind = request["ShardIteratorType"]
     number = request.get("StartingSequenceNumber")
     if kind in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP") and number is not None:
