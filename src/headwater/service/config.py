@@ -20,6 +20,16 @@ class ServiceConfig:
     shard_limit: int = 20_000
     on_demand_stream_limit: int = 50
     on_demand_default_shards: int = 4
+    # On-demand scaling: a shard writing above ``split_threshold`` of its limit for
+    # ``sustain_s`` is split; adjacent shards below ``merge_threshold`` for ``merge_after_s``
+    # are merged, never below ``min_shards``.
+    on_demand_interval_s: float = 1.0
+    on_demand_split_threshold: float = 0.8
+    on_demand_sustain_s: float = 5.0
+    on_demand_merge_threshold: float = 0.1
+    on_demand_merge_after_s: float = 300.0
+    on_demand_min_shards: int = 4
+    on_demand_max_shards: int = 200
     # How often retention trimming and deferred deletions run.
     housekeeping_interval_s: float = 30.0
 

@@ -97,3 +97,23 @@ class ShardThrottle:
 
     def charge_read(self, size: int) -> None:
         self.read_bytes.take(size)
+
+
+class ShardUsage:
+    """Records and bytes written to a shard since the last sample (for on-demand scaling)."""
+
+    __slots__ = ("bytes", "records")
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.bytes = 0
+
+    def add(self, records: int, size: int) -> None:
+        self.records += records
+        self.bytes += size
+
+    def take(self) -> tuple[int, int]:
+        """The counts since the previous call, resetting them."""
+        sample = (self.records, self.bytes)
+        self.records = self.bytes = 0
+        return sample

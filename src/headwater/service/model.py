@@ -32,7 +32,8 @@ class Shard(msgspec.Struct, kw_only=True):
 
     @property
     def is_open(self) -> bool:
-        return self.end_position is None
+        """Open shards take writes; a closed one keeps its data until retention ends."""
+        return self.closed_ms is None
 
     @property
     def sequence_base(self) -> int:
@@ -78,6 +79,7 @@ class Stream(msgspec.Struct, kw_only=True):
     updating_until_ms: int = 0
     deleting_at_ms: int | None = None
     consumers: list[Consumer] = msgspec.field(default_factory=list)
+    scaling_history_ms: list[int] = msgspec.field(default_factory=list)
     # Derived routing table (not persisted): open shards by hash-range start.
     _route_starts: list[int] = msgspec.field(default_factory=list, name="_rs")
     _route_shards: list[Shard] = msgspec.field(default_factory=list, name="_rsh")

@@ -103,13 +103,21 @@ class RecordPlane:
             batch[2].append((entry.partition_key, entry.data))
 
         async def append(shard: Shard, indexes: list[int], records: list) -> None:
-            shard_log = await registry.shard_log(stream, shard)
-            result = await shard_log.append(records, now)
+            try:
+                shard_log = await registry.shard_log(stream, shard)
+                result = await shard_log.append(records, now)
+            finally:
+                registry.end_write(stream, shard)
             base = shard.sequence_base + result.first_position
             shard_id = shard.shard_id
             for offset, i in enumerate(indexes):
                 outcomes[i] = PutOutcome(shard_id=shard_id, sequence_number=str(base + offset))
 
+        for shard, _, records in batches.values():
+            registry.begin_write(stream, shard)
+            registry.usage(stream, shard).add(
+                len(records), sum(len(k) + len(d) for k, d in records)
+            )
         await asyncio.gather(*(append(*batch) for batch in batches.values()))
         return outcomes  # type: ignore[return-value]
 

@@ -13,7 +13,7 @@ from headwater.errors import (
 )
 from headwater.service.clock import Clock
 from headwater.service.config import ServiceConfig
-from headwater.service.limits import ShardThrottle
+from headwater.service.limits import ShardThrottle, ShardUsage
 from headwater.service.model import STATUS_ACTIVE, STATUS_UPDATING, Shard, Stream
 from headwater.storage.base import ShardLog, Storage
 
@@ -32,6 +32,9 @@ class StreamRegistry:
         self.streams: dict[str, Stream] = {}
         self._throttles: dict[tuple[str, int], ShardThrottle] = {}
         self._logs: dict[tuple[str, int], ShardLog] = {}
+        self._usage: dict[tuple[str, int], ShardUsage] = {}
+        self._writers: dict[tuple[str, int], int] = {}
+        self._writers_done: dict[tuple[str, int], asyncio.Event] = {}
 
     def load(self) -> None:
         for document in self.storage.metadata.load_streams():
@@ -115,8 +118,9 @@ class StreamRegistry:
         self.storage.metadata.delete_stream(stream.stream_id)
         for key in [k for k in self._logs if k[0] == stream.stream_id]:
             del self._logs[key]
-        for key in [k for k in self._throttles if k[0] == stream.stream_id]:
-            del self._throttles[key]
+        for table in (self._throttles, self._usage):
+            for key in [k for k in table if k[0] == stream.stream_id]:
+                del table[key]
         task = asyncio.get_running_loop().create_task(self.storage.drop_stream(stream.stream_id))
         task.add_done_callback(_log_failure)
 
@@ -133,6 +137,47 @@ class StreamRegistry:
             throttle = ShardThrottle(self.config.limits, self.clock.now_ms())
             self._throttles[key] = throttle
         return throttle
+
+    def usage(self, stream: Stream, shard: Shard) -> ShardUsage:
+        key = (stream.stream_id, shard.index)
+        usage = self._usage.get(key)
+        if usage is None:
+            usage = self._usage[key] = ShardUsage()
+        return usage
+
+    def begin_write(self, stream: Stream, shard: Shard) -> None:
+        """Count a put routed to ``shard`` whose append has not finished yet."""
+        key = (stream.stream_id, shard.index)
+        self._writers[key] = self._writers.get(key, 0) + 1
+
+    def end_write(self, stream: Stream, shard: Shard) -> None:
+        key = (stream.stream_id, shard.index)
+        left = self._writers[key] - 1
+        if left:
+            self._writers[key] = left
+            return
+        del self._writers[key]
+        done = self._writers_done.pop(key, None)
+        if done is not None:
+            done.set()
+
+    async def writes_drained(self, stream: Stream, shard: Shard) -> None:
+        """Wait until every put already routed to ``shard`` has been appended.
+
+        Resharding closes a shard's routing first, then waits here, so the shard's final
+        position covers every record that was sent to it.
+        """
+        key = (stream.stream_id, shard.index)
+        if key in self._writers:
+            await self._writers_done.setdefault(key, asyncio.Event()).wait()
+
+    async def drop_shard_data(self, stream: Stream, shard: Shard) -> None:
+        """Forget a shard whose data aged out, and delete its log."""
+        key = (stream.stream_id, shard.index)
+        self._logs.pop(key, None)
+        self._throttles.pop(key, None)
+        self._usage.pop(key, None)
+        await self.storage.drop_shard(stream.stream_id, shard.shard_id)
 
     async def shard_log(self, stream: Stream, shard: Shard) -> ShardLog:
         key = (stream.stream_id, shard.index)

@@ -7,11 +7,14 @@ import contextlib
 import logging
 import os
 
+from headwater.service.autoscale import OnDemandScaler
 from headwater.service.clock import Clock, SystemClock
 from headwater.service.config import ServiceConfig
 from headwater.service.iterators import IteratorCodec
+from headwater.service.model import Stream
 from headwater.service.records import HOUR_MS, RecordPlane
 from headwater.service.registry import StreamRegistry
+from headwater.service.resharding import Resharder
 from headwater.service.tokens import TokenSigner
 from headwater.storage.base import Storage
 
@@ -35,7 +38,9 @@ class StreamService:
         self.registry = StreamRegistry(storage, self.clock, self.config)
         self.signer = TokenSigner(self._token_key())
         self.records = RecordPlane(self.registry, IteratorCodec(self.signer))
+        self.resharder = Resharder(self.registry)
         self.control_lock = asyncio.Lock()
+        self.scaler = OnDemandScaler(self)
         self._housekeeping: asyncio.Task[None] | None = None
 
     def _token_key(self) -> bytes:
@@ -49,8 +54,10 @@ class StreamService:
         self.registry.load()
         log.info("service started", extra={"streams": len(self.registry.streams)})
         self._housekeeping = asyncio.create_task(self._housekeeping_loop())
+        self.scaler.start()
 
     async def close(self) -> None:
+        await self.scaler.stop()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -66,9 +73,26 @@ class StreamService:
                     self.registry.forget(stream)
                 continue
             cutoff = now - stream.retention_hours * HOUR_MS
+            await self._drop_aged_shards(stream, cutoff)
             for shard in stream.shards:
                 shard_log = await self.registry.shard_log(stream, shard)
                 await shard_log.trim_before(cutoff)
+
+    async def _drop_aged_shards(self, stream: Stream, cutoff_ms: int) -> None:
+        """Closed shards whose every record is past retention disappear, data and all."""
+        aged = [
+            s
+            for s in stream.shards
+            if s.closed_ms is not None and s.closed_ms < cutoff_ms and s.end_position is not None
+        ]
+        if not aged:
+            return
+        async with self.control_lock:
+            for shard in aged:
+                stream.shards.remove(shard)
+                await self.registry.drop_shard_data(stream, shard)
+            self.registry.save(stream)
+            log.info("aged out stream=%s shards=%s", stream.name, [s.shard_id for s in aged])
 
     async def _housekeeping_loop(self) -> None:
         while True:

@@ -240,10 +240,18 @@ class _Rule:
     described: tuple[str, ...]
 
 
-def _pattern_rule(pattern: str) -> _Rule:
+def _pattern_rule(pattern: str, max_length: int | None) -> _Rule:
+    """Java's full match, with ASCII classes as Java has them.
+
+    Patterns with two or more ``.*`` (the ARNs) backtrack polynomially on crafted input, so
+    they are only tried on strings within the member's maximum length (at most 2,048 chars:
+    tens of milliseconds at worst); a longer string gets the length error alone.
+    """
     message = f"Member must satisfy regular expression pattern: {pattern}"
-    matches = _bind(re.compile(pattern, re.ASCII).fullmatch)
-    return _Rule(f"{matches}(item) is not None", lambda _: [message], (message,))
+    matches = f"{_bind(re.compile(pattern, re.ASCII).fullmatch)}(item) is not None"
+    if pattern.count(".*") >= 2 and max_length is not None:
+        matches = f"len(item) > {max_length} or {matches}"
+    return _Rule(matches, lambda _: [message], (message,))
 
 
 def _enum_rule(values: tuple[str, ...]) -> _Rule:
@@ -363,7 +371,7 @@ def _scalar(
 def _string(shape: shapes.String) -> _Node:
     rules = _rules(
         shape.enum and _enum_rule(shape.enum),
-        shape.pattern and _pattern_rule(shape.pattern),
+        shape.pattern and _pattern_rule(shape.pattern, shape.max),
         _bounds_rule(shape.min, shape.max, _JAVA_STRING_LENGTH, "length"),
     )
     valid = _all_of(rules)

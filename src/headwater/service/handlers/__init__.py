@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from headwater.errors import UnknownOperationException
-from headwater.service.handlers import records, streams, tags
+from headwater.service.handlers import records, resharding, streams, tags
 from headwater.service.service import StreamService
 
 Handler = Callable[[StreamService, dict], Awaitable[dict | None]]
@@ -34,6 +34,10 @@ HANDLERS: dict[str, Handler] = {
     "PutRecords": records.put_records,
     "GetShardIterator": records.get_shard_iterator,
     "GetRecords": records.get_records,
+    "SplitShard": resharding.split_shard,
+    "MergeShards": resharding.merge_shards,
+    "UpdateShardCount": resharding.update_shard_count,
+    "UpdateStreamMode": resharding.update_stream_mode,
 }
 
 

@@ -45,6 +45,12 @@ class LocalStorage:
             await self._logs.pop(key).close()
         await asyncio.to_thread(shutil.rmtree, self._stream_dir(stream_id), True)
 
+    async def drop_shard(self, stream_id: str, shard_id: str) -> None:
+        shard_log = self._logs.pop((stream_id, shard_id), None)
+        if shard_log is not None:
+            await shard_log.close()
+        await asyncio.to_thread(shutil.rmtree, self._stream_dir(stream_id) / shard_id, True)
+
     async def close(self) -> None:
         for shard_log in self._logs.values():
             await shard_log.close()
