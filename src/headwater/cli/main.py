@@ -44,7 +44,31 @@ def serve_command(
     account_id: Annotated[str, typer.Option(help="Account id used in ARNs.")] = "000000000000",
     create_delay_ms: Annotated[int, typer.Option(help="Time a new stream stays CREATING.")] = 0,
     delete_delay_ms: Annotated[int, typer.Option(help="Time a stream stays DELETING.")] = 0,
+    update_delay_ms: Annotated[
+        int, typer.Option(help="Time a stream stays UPDATING after a reshard or mode change.")
+    ] = 0,
     shard_limit: Annotated[int, typer.Option(help="Account shard quota (DescribeLimits).")] = 20000,
+    on_demand_interval_s: Annotated[
+        float, typer.Option(help="On-demand scaling: seconds between load checks.")
+    ] = 1.0,
+    on_demand_split_threshold: Annotated[
+        float, typer.Option(help="On-demand: split a shard above this fraction of its limit.")
+    ] = 0.8,
+    on_demand_sustain_s: Annotated[
+        float, typer.Option(help="On-demand: seconds a shard must stay hot before a split.")
+    ] = 5.0,
+    on_demand_merge_threshold: Annotated[
+        float, typer.Option(help="On-demand: merge neighbours below this fraction.")
+    ] = 0.1,
+    on_demand_merge_after_s: Annotated[
+        float, typer.Option(help="On-demand: seconds both neighbours must stay cold.")
+    ] = 300.0,
+    on_demand_min_shards: Annotated[
+        int, typer.Option(help="On-demand: never merge below this many shards.")
+    ] = 4,
+    on_demand_max_shards: Annotated[
+        int, typer.Option(help="On-demand: never split above this many shards.")
+    ] = 200,
     dev_clock: Annotated[
         bool,
         typer.Option(help="Testing only: POST /_headwater/clock/advance?ms=N moves time on."),
@@ -68,7 +92,15 @@ def serve_command(
             limits=_limits(limits),
             create_delay_ms=create_delay_ms,
             delete_delay_ms=delete_delay_ms,
+            update_delay_ms=update_delay_ms,
             shard_limit=shard_limit,
+            on_demand_interval_s=on_demand_interval_s,
+            on_demand_split_threshold=on_demand_split_threshold,
+            on_demand_sustain_s=on_demand_sustain_s,
+            on_demand_merge_threshold=on_demand_merge_threshold,
+            on_demand_merge_after_s=on_demand_merge_after_s,
+            on_demand_min_shards=on_demand_min_shards,
+            on_demand_max_shards=on_demand_max_shards,
         ),
     )
     try:
