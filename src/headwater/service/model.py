@@ -37,7 +37,20 @@ class Shard(msgspec.Struct, kw_only=True):
 
     @property
     def sequence_base(self) -> int:
+        """The shard's StartingSequenceNumber; the record at position p is ``base + 1 + p``.
+
+        Keeping the starting number below every record lets "after the starting number"
+        mean "from the first record", which continuation numbers of empty shards rely on.
+        """
         return sequence.shard_base(self.epoch_ms, self.index)
+
+    def sequence_number(self, position: int) -> str:
+        return str(self.sequence_base + 1 + position)
+
+    @staticmethod
+    def position_of(parts: sequence.SequenceParts) -> int:
+        """The position a decoded number names (-1: the starting number itself)."""
+        return parts.position - 1
 
     @property
     def starting_sequence_number(self) -> str:
@@ -45,9 +58,10 @@ class Shard(msgspec.Struct, kw_only=True):
 
     @property
     def ending_sequence_number(self) -> str | None:
+        """The last record's number (the starting number when it never took one)."""
         if self.end_position is None:
             return None
-        return str(self.sequence_base + max(self.end_position - 1, 0))
+        return str(self.sequence_base + self.end_position)
 
 
 class Consumer(msgspec.Struct, kw_only=True):

@@ -108,7 +108,7 @@ class RecordPlane:
                 result = await shard_log.append(records, now)
             finally:
                 registry.end_write(stream, shard)
-            base = shard.sequence_base + result.first_position
+            base = shard.sequence_base + 1 + result.first_position
             shard_id = shard.shard_id
             for offset, i in enumerate(indexes):
                 outcomes[i] = PutOutcome(shard_id=shard_id, sequence_number=str(base + offset))
@@ -233,13 +233,14 @@ class RecordPlane:
                 f"while it was used in a call to a shard with {shard.shard_id}"
             )
         latest = await self.latest(stream, shard)
-        if parts.position >= latest:
+        position = shard.position_of(parts)
+        if position >= latest:
             raise InvalidArgumentException(
                 f"StartingSequenceNumber {number} used in GetShardIterator on shard "
                 f"{shard.shard_id} in stream {stream.name} under account {self._account} "
                 "is invalid because it did not come from this stream."
             )
-        return parts.position + (1 if iterator_type == "AFTER_SEQUENCE_NUMBER" else 0)
+        return max(position + (1 if iterator_type == "AFTER_SEQUENCE_NUMBER" else 0), 0)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -276,7 +277,7 @@ class RecordPlane:
         end = shard_log.end_position if shard.end_position is None else shard.end_position
         wanted = min(limit or MAX_RECORDS_PER_GET, end - position)
         stored = shard_log.read(position, wanted, MAX_BYTES_PER_GET) if wanted > 0 else []
-        base = shard.sequence_base
+        base = shard.sequence_base + 1
         records = []
         size = 0
         for record in stored:
