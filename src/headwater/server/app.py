@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
-from headwater.server.kinesis_endpoint import MAX_BODY_BYTES, KinesisEndpoint, Response
+from headwater.server.kinesis_endpoint import (
+    MAX_BODY_BYTES,
+    KinesisEndpoint,
+    Response,
+    StreamingResponse,
+)
 from headwater.service.clock import AdjustableClock
 from headwater.service.service import StreamService
 
@@ -46,6 +52,34 @@ async def _send(send: Send, response: Response, *, close: bool = False) -> None:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+async def _stream(receive: Receive, send: Send, response: StreamingResponse) -> None:
+    """Send chunks as they come; stop producing them as soon as the client goes away."""
+
+    async def pump() -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": response.headers})
+        try:
+            async for chunk in response.chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await response.chunks.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    producer = asyncio.ensure_future(pump())
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({producer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (producer, watcher):
+            task.cancel()
+        await asyncio.gather(producer, watcher, return_exceptions=True)
+    if producer.done() and not producer.cancelled() and producer.exception() is not None:
+        log.warning("event stream ended early: %s", producer.exception())
 
 
 def _json(status: int, value: object) -> Response:
@@ -104,6 +138,9 @@ class HeadwaterApp:
             headers,
             body,
         )
+        if isinstance(response, StreamingResponse):
+            await _stream(receive, send, response)
+            return
         # An oversized body was not read to its end: the connection cannot be reused.
         await _send(send, response, close=body is None)
 

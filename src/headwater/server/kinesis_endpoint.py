@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from headwater.errors import (
@@ -19,10 +20,12 @@ from headwater.errors import (
     SerializationException,
     UnknownOperationException,
 )
+from headwater.protocol import eventstream
 from headwater.protocol.codecs import JSON, WireFormat, wire_format_for
 from headwater.protocol.sigv4 import IncomingRequest, SigV4Verifier
-from headwater.service.handlers import HANDLERS
+from headwater.service.handlers import HANDLERS, STREAMING
 from headwater.service.service import StreamService
+from headwater.service.subscriptions import Event
 from headwater.service.validation import validate
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,14 @@ class Response:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreamingResponse:
+    """A 200 whose body is a sequence of event-stream messages, sent as they come."""
+
+    headers: list[tuple[bytes, bytes]]
+    chunks: AsyncIterator[bytes]
 
 
 def _response(status: int, content_type: str | None, body: bytes) -> Response:
@@ -80,7 +91,7 @@ class KinesisEndpoint:
         query_string: str,
         header_list: list[tuple[str, str]],
         body: bytes | None,
-    ) -> Response:
+    ) -> Response | StreamingResponse:
         """``body`` is None when it was larger than ``MAX_BODY_BYTES``."""
         headers = dict(header_list)
         wire = wire_format_for(headers.get("content-type"))
@@ -96,7 +107,7 @@ class KinesisEndpoint:
         target = headers.get("x-amz-target", "")
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         handler = HANDLERS.get(operation)
-        if handler is None:
+        if handler is None and operation not in STREAMING:
             return _error(UnknownOperationException(), wire)
         try:
             if not body:
@@ -104,6 +115,12 @@ class KinesisEndpoint:
             decoded = wire.decode(body)
             self.verifier.verify(IncomingRequest(method, path, query_string, header_list, body))
             request = validate(operation, decoded, cbor=wire.is_cbor)
+            if handler is None:
+                events = await self.service.subscriptions.open(request)
+                return StreamingResponse(
+                    _response(200, eventstream.CONTENT_TYPE, b"").headers,
+                    _encode_events(events, wire),
+                )
             result = await handler(self.service, request)
         except KinesisError as error:
             return _error(error, wire)
@@ -114,4 +131,23 @@ class KinesisEndpoint:
         return _response(200, wire.content_type, payload)
 
 
-__all__ = ["JSON", "MAX_BODY_BYTES", "KinesisEndpoint", "Response"]
+async def _encode_events(events: AsyncIterator[Event], wire: WireFormat) -> AsyncIterator[bytes]:
+    """Event-stream frames for each event; a failure mid-stream becomes an exception frame."""
+    try:
+        async for item in events:
+            yield eventstream.event(item.event_type, wire.encode(item.body), wire.content_type)
+    except KinesisError as error:
+        yield eventstream.exception(
+            error.type_name, wire.encode(error.to_body()), wire.content_type
+        )
+    except Exception:
+        log.exception("subscription failed")
+        failure = InternalFailureException()
+        yield eventstream.exception(
+            failure.type_name, wire.encode(failure.to_body()), wire.content_type
+        )
+    finally:
+        await events.aclose()
+
+
+__all__ = ["JSON", "MAX_BODY_BYTES", "KinesisEndpoint", "Response", "StreamingResponse"]

@@ -16,6 +16,7 @@ class ServiceConfig:
     create_delay_ms: int = 0
     delete_delay_ms: int = 0
     update_delay_ms: int = 0
+    consumer_delay_ms: int = 0
     # Account quotas, as DescribeLimits reports them.
     shard_limit: int = 20_000
     on_demand_stream_limit: int = 50

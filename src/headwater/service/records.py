@@ -136,7 +136,7 @@ class RecordPlane:
             f"{self._account} does not exist"
         )
 
-    def _shard_or_fail(self, stream: Stream, shard_id: str) -> Shard:
+    def shard_or_fail(self, stream: Stream, shard_id: str) -> Shard:
         index = parse_shard_id(shard_id)
         shard = None if index is None else stream.shard_by_index(index)
         if shard is None:
@@ -162,18 +162,28 @@ class RecordPlane:
         starting_sequence_number: str | None,
         timestamp_s: float | None,
     ) -> str:
-        shard = self._shard_or_fail(stream, shard_id)
-        if iterator_type == "TRIM_HORIZON":
-            position = await self.trim_horizon(stream, shard)
-        elif iterator_type == "LATEST":
-            position = await self.latest(stream, shard)
-        elif iterator_type == "AT_TIMESTAMP":
-            position = await self._position_at_time(stream, shard, timestamp_s)
-        else:
-            position = await self._position_of_sequence(
-                stream, shard, iterator_type, starting_sequence_number
-            )
+        shard = self.shard_or_fail(stream, shard_id)
+        position = await self.start_position(
+            stream, shard, iterator_type, starting_sequence_number, timestamp_s
+        )
         return self.issue_iterator(stream, shard, position)
+
+    async def start_position(
+        self,
+        stream: Stream,
+        shard: Shard,
+        kind: str,
+        starting_sequence_number: str | None,
+        timestamp_s: float | None,
+    ) -> int:
+        """Where a reader starting as ``kind`` begins (iterators and subscriptions alike)."""
+        if kind == "TRIM_HORIZON":
+            return await self.trim_horizon(stream, shard)
+        if kind == "LATEST":
+            return await self.latest(stream, shard)
+        if kind == "AT_TIMESTAMP":
+            return await self._position_at_time(stream, shard, timestamp_s)
+        return await self._position_of_sequence(stream, shard, kind, starting_sequence_number)
 
     def issue_iterator(self, stream: Stream, shard: Shard, position: int) -> str:
         return self.iterators.encode(
@@ -265,45 +275,66 @@ class RecordPlane:
         self.registry.get(stream.name)
         return stream, shard, state.position
 
-    async def get_records(self, token: str, limit: int | None) -> dict:
-        stream, shard, position = self.open_iterator(token)
-        registry = self.registry
-        now = registry.clock.now_ms()
-        throttle = registry.throttle(stream, shard) if registry.config.limits.enabled else None
-        if throttle is not None and not throttle.try_read_call(now):
-            raise ProvisionedThroughputExceededException(self._rate_exceeded(stream, shard))
-        shard_log = await registry.shard_log(stream, shard)
+    async def read_batch(
+        self, stream: Stream, shard: Shard, position: int, limit: int, max_bytes: int
+    ) -> ReadBatch:
+        """Records from ``position`` (moved past expired ones), shaped for responses."""
+        shard_log = await self.registry.shard_log(stream, shard)
         position = max(position, await self.trim_horizon(stream, shard))
         end = shard_log.end_position if shard.end_position is None else shard.end_position
-        wanted = min(limit or MAX_RECORDS_PER_GET, end - position)
-        stored = shard_log.read(position, wanted, MAX_BYTES_PER_GET) if wanted > 0 else []
+        wanted = min(limit, end - position)
+        stored = shard_log.read(position, wanted, max_bytes) if wanted > 0 else []
         base = shard.sequence_base + 1
+        encryption = stream.encryption_type if stream.encryption_type != "NONE" else None
         records = []
         size = 0
         for record in stored:
             size += len(record.data) + len(record.partition_key)
-            records.append(
-                {
-                    "SequenceNumber": str(base + record.position),
-                    "ApproximateArrivalTimestamp": Timestamp(record.arrival_ms),
-                    "Data": record.data,
-                    "PartitionKey": record.partition_key.decode(),
-                }
-            )
-        if throttle is not None:
-            throttle.charge_read(size)
+            entry = {
+                "SequenceNumber": str(base + record.position),
+                "ApproximateArrivalTimestamp": Timestamp(record.arrival_ms),
+                "Data": record.data,
+                "PartitionKey": record.partition_key.decode(),
+            }
+            if encryption:
+                entry["EncryptionType"] = encryption
+            records.append(entry)
         next_position = stored[-1].position + 1 if stored else position
+        now = self.registry.clock.now_ms()
         behind = 0 if next_position >= end or not stored else max(now - stored[-1].arrival_ms, 0)
-        response: dict = {"Records": records, "MillisBehindLatest": behind}
-        if shard.end_position is not None and next_position >= shard.end_position:
+        at_end = shard.end_position is not None and next_position >= shard.end_position
+        return ReadBatch(records, size, next_position, behind, at_end)
+
+    async def get_records(self, token: str, limit: int | None) -> dict:
+        stream, shard, position = self.open_iterator(token)
+        registry = self.registry
+        throttle = registry.throttle(stream, shard) if registry.config.limits.enabled else None
+        if throttle is not None and not throttle.try_read_call(registry.clock.now_ms()):
+            raise ProvisionedThroughputExceededException(self._rate_exceeded(stream, shard))
+        batch = await self.read_batch(
+            stream, shard, position, limit or MAX_RECORDS_PER_GET, MAX_BYTES_PER_GET
+        )
+        if throttle is not None:
+            throttle.charge_read(batch.size)
+        response: dict = {"Records": batch.records, "MillisBehindLatest": batch.millis_behind}
+        if batch.at_end:
             response["ChildShards"] = child_shards(stream, shard)
         else:
-            response["NextShardIterator"] = self.issue_iterator(stream, shard, next_position)
+            response["NextShardIterator"] = self.issue_iterator(stream, shard, batch.next_position)
         return response
 
 
+@dataclass(frozen=True, slots=True)
+class ReadBatch:
+    records: list[dict]
+    size: int
+    next_position: int
+    millis_behind: int
+    at_end: bool
+
+
 def child_shards(stream: Stream, shard: Shard) -> list[dict]:
-    """The ChildShards entries for a closed shard (filled in once resharding exists)."""
+    """The ChildShards entries of a closed shard."""
     children = [s for s in stream.shards if shard.shard_id in (s.parent, s.adjacent_parent)]
     return [
         {

@@ -10,11 +10,13 @@ import os
 from headwater.service.autoscale import OnDemandScaler
 from headwater.service.clock import Clock, SystemClock
 from headwater.service.config import ServiceConfig
+from headwater.service.consumers import ConsumerRegistry
 from headwater.service.iterators import IteratorCodec
 from headwater.service.model import Stream
 from headwater.service.records import HOUR_MS, RecordPlane
 from headwater.service.registry import StreamRegistry
 from headwater.service.resharding import Resharder
+from headwater.service.subscriptions import Subscriptions
 from headwater.service.tokens import TokenSigner
 from headwater.storage.base import Storage
 
@@ -39,6 +41,8 @@ class StreamService:
         self.signer = TokenSigner(self._token_key())
         self.records = RecordPlane(self.registry, IteratorCodec(self.signer))
         self.resharder = Resharder(self.registry)
+        self.consumers = ConsumerRegistry(self.registry, self.config.consumer_delay_ms)
+        self.subscriptions = Subscriptions(self.records, self.consumers)
         self.control_lock = asyncio.Lock()
         self.scaler = OnDemandScaler(self)
         self._housekeeping: asyncio.Task[None] | None = None

@@ -55,6 +55,9 @@ class ShardLog(Protocol):
         At least one record is returned when one exists, whatever ``max_bytes``.
         """
 
+    async def wait_beyond(self, position: int, timeout_s: float) -> bool:
+        """Wait until a record at or after ``position`` is durable; False on timeout."""
+
     def position_at_time(self, arrival_ms: int) -> int:
         """First position whose arrival time is at or after ``arrival_ms``."""
 

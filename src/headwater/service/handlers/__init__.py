@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from headwater.errors import UnknownOperationException
-from headwater.service.handlers import records, resharding, streams, tags
+from headwater.service.handlers import consumers, records, resharding, streams, tags
 from headwater.service.service import StreamService
 
 Handler = Callable[[StreamService, dict], Awaitable[dict | None]]
@@ -38,7 +38,14 @@ HANDLERS: dict[str, Handler] = {
     "MergeShards": resharding.merge_shards,
     "UpdateShardCount": resharding.update_shard_count,
     "UpdateStreamMode": resharding.update_stream_mode,
+    "RegisterStreamConsumer": consumers.register_stream_consumer,
+    "DescribeStreamConsumer": consumers.describe_stream_consumer,
+    "ListStreamConsumers": consumers.list_stream_consumers,
+    "DeregisterStreamConsumer": consumers.deregister_stream_consumer,
 }
+
+# Operations whose response is an event stream rather than one body.
+STREAMING = {"SubscribeToShard"}
 
 
 def handler_for(operation: str) -> Handler:

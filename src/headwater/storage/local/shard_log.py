@@ -44,6 +44,7 @@ class LocalShardLog:
         self._end_position = 0
         self._last_arrival_ms = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._advanced = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -129,6 +130,18 @@ class LocalShardLog:
         if end_position > self._end_position:
             self._end_position = end_position
             self._last_arrival_ms = max(self._last_arrival_ms, arrival_ms)
+            # Wake every subscriber waiting for new records, then arm a fresh event.
+            self._advanced.set()
+            self._advanced = asyncio.Event()
+
+    async def wait_beyond(self, position: int, timeout_s: float) -> bool:
+        if self._end_position > position:
+            return True
+        try:
+            await asyncio.wait_for(self._advanced.wait(), timeout_s)
+        except TimeoutError:
+            pass
+        return self._end_position > position
 
     def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
         position = max(position, self.start_position)

@@ -1,0 +1,26 @@
+"""Where the Kinesis API is and who we are to it.
+
+Everything is optional so the same code runs against AWS (region and credentials from the
+usual botocore chain: environment, profile, instance role) and against a local Headwater
+(``endpoint_url="http://127.0.0.1:4567"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Connection settings shared by the producer, the consumer and the low-level client."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    profile: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_connections: int = 64
+    http2: bool = False
