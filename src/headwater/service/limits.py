@@ -77,10 +77,18 @@ class ShardThrottle:
         self.read_calls = TokenBucket(READ_CALLS_PER_SECOND * scale, now_ms)
 
     def try_write(self, size: int, now_ms: int) -> bool:
-        """Admit one record of ``size`` bytes, or refuse it without consuming anything."""
+        """Admit one record of ``size`` bytes, or refuse it without consuming anything.
+
+        A record larger than a second's worth of bytes (a 1 MiB record plus its key, or a
+        large record) is admitted when the byte bucket is full, leaving it in debt, so it is
+        slowed down but never refused forever.
+        """
         self.write_bytes.refill(now_ms)
         self.write_records.refill(now_ms)
-        if not (self.write_records.has(1) and self.write_bytes.has(size)):
+        bytes_ok = (
+            self.write_bytes.has(size) or self.write_bytes.tokens >= self.write_bytes.capacity
+        )
+        if not (self.write_records.has(1) and bytes_ok):
             return False
         self.write_records.take(1)
         self.write_bytes.take(size)
