@@ -69,6 +69,11 @@ def serve_command(
     on_demand_max_shards: Annotated[
         int, typer.Option(help="On-demand: never split above this many shards.")
     ] = 200,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate: also serve HTTPS (HTTP/2 via ALPN).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key for --tls-cert.")] = None,
+    tls_port: Annotated[int, typer.Option(help="Port for HTTPS when --tls-cert is given.")] = 4568,
     dev_clock: Annotated[
         bool,
         typer.Option(help="Testing only: POST /_headwater/clock/advance?ms=N moves time on."),
@@ -86,6 +91,9 @@ def serve_command(
         credentials_file=credentials,
         insecure=insecure,
         dev_clock=dev_clock,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        tls_port=tls_port,
         service=ServiceConfig(
             region=region,
             account_id=account_id,

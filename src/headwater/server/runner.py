@@ -1,17 +1,22 @@
-"""Process wiring for ``headwater serve``: settings → storage → service → ASGI app → uvicorn."""
+"""Process wiring for ``headwater serve``: settings → storage → service → ASGI app → Hypercorn.
+
+Hypercorn serves HTTP/1.1 and HTTP/2 on one port (the AWS SDK for JavaScript v3 uses HTTP/2
+for SubscribeToShard), in this one process, on uvloop.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import ipaddress
 import logging
 import signal
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import uvicorn
+import uvloop
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HypercornConfig
 
 from headwater.protocol.sigv4 import SigV4Verifier, load_credentials
 from headwater.server.app import HeadwaterApp
@@ -37,6 +42,9 @@ class ServerSettings:
     credentials_file: str | None = None
     insecure: bool = False
     dev_clock: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_port: int = 4568
     service: ServiceConfig = field(default_factory=ServiceConfig)
 
 
@@ -73,35 +81,38 @@ def build_app(settings: ServerSettings) -> HeadwaterApp:
     return HeadwaterApp(service, endpoint, dev_clock)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after its graceful shutdown, so the process would end
-    "killed by signal"; here the signal only asks for shutdown and the exit status is 0."""
+def _hypercorn_config(settings: ServerSettings) -> HypercornConfig:
+    """HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on the main port; with a certificate, also
+    HTTP/2 over TLS (ALPN) on the TLS port."""
+    config = HypercornConfig()
+    main = f"{_bracketed(settings.host)}:{settings.port}"
+    if settings.tls_cert and settings.tls_key:
+        config.certfile = str(settings.tls_cert)
+        config.keyfile = str(settings.tls_key)
+        config.bind = [f"{_bracketed(settings.host)}:{settings.tls_port}"]
+        config.insecure_bind = [main]
+    else:
+        config.bind = [main]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = 10.0
+    config.keep_alive_timeout = 75.0
+    return config
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        for sig in previous:
-            signal.signal(sig, self._request_exit)
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
-    def _request_exit(self, _signum: int, _frame: object) -> None:
-        self.should_exit = True
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+async def _serve(settings: ServerSettings) -> None:
+    app = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await hypercorn_serve(app, _hypercorn_config(settings), shutdown_trigger=stop.wait)
 
 
 def serve(settings: ServerSettings) -> None:
     """Run until SIGINT/SIGTERM; shutdown drains requests, then flushes and closes storage."""
-    app = build_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
-    _Server(config).run()
+    uvloop.run(_serve(settings))

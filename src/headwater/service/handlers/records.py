@@ -47,6 +47,21 @@ def check_record_sizes(stream: Stream, data: list[tuple[str, bytes]]) -> None:
         )
 
 
+def check_partition_keys(paths: list[tuple[str, dict]]) -> None:
+    """Headwater routes every record by its key: a missing key is refused as AWS did before
+    keys became optional in its model (for a routing mode this server does not offer)."""
+    errors = [
+        f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
+        for path, record in paths
+        if "PartitionKey" not in record
+    ][:MAX_VALIDATION_ERRORS]
+    if errors:
+        plural = "s" if len(errors) > 1 else ""
+        raise ValidationException(
+            f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
+        )
+
+
 def _entry(record: dict) -> PutEntry:
     return PutEntry(
         data=record["Data"],
@@ -62,6 +77,7 @@ def _with_encryption(stream: Stream, response: dict) -> dict:
 
 
 async def put_record(service: StreamService, request: dict) -> dict:
+    check_partition_keys([("partitionKey", request)])
     stream = _stream_for_data(service, request)
     check_record_sizes(stream, [("data", request["Data"])])
     ordering = request.get("SequenceNumberForOrdering")
@@ -79,6 +95,9 @@ async def put_record(service: StreamService, request: dict) -> dict:
 async def put_records(service: StreamService, request: dict) -> dict:
     stream = _stream_for_data(service, request)
     records = request["Records"]
+    check_partition_keys(
+        [(f"records.{i}.member.partitionKey", r) for i, r in enumerate(records, 1)]
+    )
     check_record_sizes(
         stream, [(f"records.{i}.member.data", r["Data"]) for i, r in enumerate(records, 1)]
     )
