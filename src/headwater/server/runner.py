@@ -19,6 +19,7 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 
 from headwater.protocol.sigv4 import SigV4Verifier, load_credentials
+from headwater.server import h2_goaway
 from headwater.server.app import HeadwaterApp
 from headwater.server.kinesis_endpoint import KinesisEndpoint
 from headwater.service.clock import AdjustableClock, Clock, SystemClock
@@ -105,6 +106,7 @@ def _bracketed(host: str) -> str:
 
 
 async def _serve(settings: ServerSettings) -> None:
+    h2_goaway.install()
     app = build_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -77,6 +77,7 @@ class Producer:
         self._linger_from: float | None = None
         self._flushing = 0
         self._closing = False
+        self._stopped = False
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -115,10 +116,9 @@ class Producer:
         try:
             await self.flush(timeout)
         finally:
+            self._stopped = True
             self._wake.set()
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+            await self._sender
             if self._refresher is not None:
                 self._refresher.cancel()
             self._sender = None
@@ -247,15 +247,15 @@ class Producer:
         return self.config.linger - (now - self._linger_from)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.clear()
-            now = time.monotonic()
-            timeout = self._step(now)
+            timeout = self._step(time.monotonic())
             if timeout is None:
                 continue
             if timeout > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
 
     def _step(self, now: float) -> float | None:
         """Send one call if possible (None: look again at once), else how long to wait."""
