@@ -47,6 +47,12 @@ def serve_command(
     update_delay_ms: Annotated[
         int, typer.Option(help="Time a stream stays UPDATING after a reshard or mode change.")
     ] = 0,
+    consumer_delay_ms: Annotated[
+        int, typer.Option(help="Time a new consumer stays CREATING (and DELETING).")
+    ] = 0,
+    housekeeping_interval_s: Annotated[
+        float, typer.Option(help="Seconds between retention passes (trim, age out shards).")
+    ] = 30.0,
     shard_limit: Annotated[int, typer.Option(help="Account shard quota (DescribeLimits).")] = 20000,
     on_demand_interval_s: Annotated[
         float, typer.Option(help="On-demand scaling: seconds between load checks.")
@@ -101,6 +107,8 @@ def serve_command(
             create_delay_ms=create_delay_ms,
             delete_delay_ms=delete_delay_ms,
             update_delay_ms=update_delay_ms,
+            consumer_delay_ms=consumer_delay_ms,
+            housekeeping_interval_s=housekeeping_interval_s,
             shard_limit=shard_limit,
             on_demand_interval_s=on_demand_interval_s,
             on_demand_split_threshold=on_demand_split_threshold,

@@ -102,7 +102,8 @@ class Producer:
         self._flushing += 1
         self._wake.set()
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
         finally:
             self._flushing -= 1
 
@@ -249,7 +250,11 @@ class Producer:
     async def _run(self) -> None:
         while not self._stopped:
             self._wake.clear()
-            timeout = self._step(time.monotonic())
+            try:
+                timeout = self._step(time.monotonic())
+            except Exception:  # keep sending: a dead sender would hang every flush
+                log.exception("producer: sender step failed")
+                timeout = IDLE_RECHECK
             if timeout is None:
                 continue
             if timeout > 0:
