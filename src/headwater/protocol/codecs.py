@@ -8,6 +8,7 @@ written the way each format's SDKs expect.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,21 @@ def _epoch_millis(value: object, _immutable: bool) -> object:
     return value
 
 
+def _decode_cbor(body: bytes) -> Any:
+    """One CBOR item filling the whole body (trailing bytes are refused, as in JSON)."""
+    stream = io.BytesIO(body)
+    decoder = cbor2.CBORDecoder(
+        stream,
+        semantic_decoders={1: _epoch_millis},
+        max_depth=_MAX_DEPTH,
+        strict_hashable_types=True,
+    )
+    value = decoder.decode()
+    if stream.tell() != len(body):
+        raise ValueError("trailing bytes after the CBOR body")
+    return value
+
+
 _json_encoder = msgspec.json.Encoder(enc_hook=_json_default)
 _json_decoder = msgspec.json.Decoder()
 
@@ -53,12 +69,7 @@ class WireFormat:
         """Parse a request body; anything unparsable is a SerializationException."""
         try:
             if self.is_cbor:
-                return cbor2.loads(
-                    body,
-                    semantic_decoders={1: _epoch_millis},
-                    max_depth=_MAX_DEPTH,
-                    strict_hashable_types=True,
-                )
+                return _decode_cbor(body)
             return _json_decoder.decode(body)
         except (msgspec.DecodeError, cbor2.CBORError, ValueError, TypeError, RecursionError):
             raise SerializationException() from None
