@@ -100,6 +100,10 @@ class RequestEntityTooLargeException(_ClientError):
     status = 413
 
 
+class KMSNotFoundException(_ClientError):
+    type_name = "KMSNotFoundException"
+
+
 class InternalFailureException(KinesisError):
     type_name = "InternalFailure"
     status = 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from headwater.server.runner import InsecureBindError, ServerSettings, serve
 from headwater.service.config import ServiceConfig
+from headwater.service.encryption import load_key_file
 from headwater.service.limits import LimitsPolicy
 
 app = typer.Typer(help="Headwater: a self-hosted, Kinesis-compatible streaming platform.")
@@ -75,6 +77,10 @@ def serve_command(
     on_demand_max_shards: Annotated[
         int, typer.Option(help="On-demand: never split above this many shards.")
     ] = 200,
+    kms_keys: Annotated[
+        Path | None,
+        typer.Option(help='JSON file of KMS key ids to base64 AES-256 keys: {"alias/k": "..."}.'),
+    ] = None,
     tls_cert: Annotated[
         Path | None, typer.Option(help="PEM certificate: also serve HTTPS (HTTP/2 via ALPN).")
     ] = None,
@@ -120,8 +126,11 @@ def serve_command(
         ),
     )
     try:
+        settings = replace(
+            settings, service=replace(settings.service, kms_keys=load_key_file(kms_keys))
+        )
         serve(settings)
-    except InsecureBindError as exc:
+    except (InsecureBindError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 

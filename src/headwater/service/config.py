@@ -31,6 +31,8 @@ class ServiceConfig:
     on_demand_merge_after_s: float = 300.0
     on_demand_min_shards: int = 4
     on_demand_max_shards: int = 200
+    # Local AES-256 keys by KMS key id/alias (``--kms-keys``); alias/aws/kinesis always exists.
+    kms_keys: dict[str, bytes] = field(default_factory=dict)
     # How often retention trimming and deferred deletions run.
     housekeeping_interval_s: float = 30.0
 

@@ -15,6 +15,7 @@ from headwater.errors import (
 )
 from headwater.protocol.values import Timestamp
 from headwater.service import sequence
+from headwater.service.encryption import CODEC_AES_GCM, CODEC_PLAIN, KeyRing
 from headwater.service.hashing import HASH_KEY_MAX, hash_key_of
 from headwater.service.iterators import ITERATOR_TTL_MS, IteratorCodec, IteratorState
 from headwater.service.model import Shard, Stream
@@ -56,9 +57,10 @@ def parse_explicit_hash_key(text: str | None) -> int | None:
 
 
 class RecordPlane:
-    def __init__(self, registry: StreamRegistry, iterators: IteratorCodec) -> None:
+    def __init__(self, registry: StreamRegistry, iterators: IteratorCodec, keys: KeyRing) -> None:
         self.registry = registry
         self.iterators = iterators
+        self.keys = keys
 
     @property
     def _account(self) -> str:
@@ -102,10 +104,17 @@ class RecordPlane:
             batch[1].append(i)
             batch[2].append((entry.partition_key, entry.data))
 
+        key = self.keys.resolve(stream.key_id) if stream.encryption_type == "KMS" else None
+
         async def append(shard: Shard, indexes: list[int], records: list) -> None:
+            codec = CODEC_PLAIN
+            if key is not None:
+                context = _encryption_context(stream, shard)
+                records = [(b"", self.keys.seal(key, k, d, context)) for k, d in records]
+                codec = CODEC_AES_GCM
             try:
                 shard_log = await registry.shard_log(stream, shard)
-                result = await shard_log.append(records, now)
+                result = await shard_log.append(records, now, codec)
             finally:
                 registry.end_write(stream, shard)
             base = shard.sequence_base + 1 + result.first_position
@@ -285,19 +294,22 @@ class RecordPlane:
         wanted = min(limit, end - position)
         stored = shard_log.read(position, wanted, max_bytes) if wanted > 0 else []
         base = shard.sequence_base + 1
-        encryption = stream.encryption_type if stream.encryption_type != "NONE" else None
+        context = _encryption_context(stream, shard)
         records = []
         size = 0
         for record in stored:
-            size += len(record.data) + len(record.partition_key)
+            partition_key, data = record.partition_key, record.data
+            if record.codec == CODEC_AES_GCM:
+                partition_key, data = self.keys.open(data, context)
+            size += len(data) + len(partition_key)
             entry = {
                 "SequenceNumber": str(base + record.position),
                 "ApproximateArrivalTimestamp": Timestamp(record.arrival_ms),
-                "Data": record.data,
-                "PartitionKey": record.partition_key.decode(),
+                "Data": data,
+                "PartitionKey": partition_key.decode(),
             }
-            if encryption:
-                entry["EncryptionType"] = encryption
+            if record.codec == CODEC_AES_GCM:
+                entry["EncryptionType"] = "KMS"
             records.append(entry)
         next_position = stored[-1].position + 1 if stored else position
         now = self.registry.clock.now_ms()
@@ -347,6 +359,11 @@ def child_shards(stream: Stream, shard: Shard) -> list[dict]:
         }
         for child in children
     ]
+
+
+def _encryption_context(stream: Stream, shard: Shard) -> bytes:
+    """Associated data binding a sealed record to its stream and shard."""
+    return f"{stream.stream_id}/{shard.shard_id}".encode()
 
 
 def shard_id_of(index: int) -> str:

@@ -11,6 +11,7 @@ from headwater.service.autoscale import OnDemandScaler
 from headwater.service.clock import Clock, SystemClock
 from headwater.service.config import ServiceConfig
 from headwater.service.consumers import ConsumerRegistry
+from headwater.service.encryption import KeyRing
 from headwater.service.iterators import IteratorCodec
 from headwater.service.model import Stream
 from headwater.service.records import HOUR_MS, RecordPlane
@@ -39,7 +40,8 @@ class StreamService:
         self.clock = clock or SystemClock()
         self.registry = StreamRegistry(storage, self.clock, self.config)
         self.signer = TokenSigner(self._token_key())
-        self.records = RecordPlane(self.registry, IteratorCodec(self.signer))
+        self.keys = KeyRing(self.config.kms_keys, storage.metadata)
+        self.records = RecordPlane(self.registry, IteratorCodec(self.signer), self.keys)
         self.resharder = Resharder(self.registry)
         self.consumers = ConsumerRegistry(self.registry, self.config.consumer_delay_ms)
         self.subscriptions = Subscriptions(self.records, self.consumers)

@@ -21,6 +21,7 @@ class StoredRecord:
     arrival_ms: int
     partition_key: bytes
     data: bytes
+    codec: int = 0  # how the service encoded key and data; storage does not interpret it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,10 @@ class ShardLog(Protocol):
     def last_arrival_ms(self) -> int:
         """Arrival time of the newest durable record (0 when empty)."""
 
-    async def append(self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int) -> AppendResult:
-        """Append (partition key, data) pairs; returns once they are durable."""
+    async def append(
+        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int, codec: int = 0
+    ) -> AppendResult:
+        """Append (partition key, data) pairs tagged ``codec``; returns once durable."""
 
     def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
         """Durable records from ``position`` on, bounded in count and bytes.

@@ -361,6 +361,7 @@ async def _set_monitoring(service: StreamService, request: dict, *, enable: bool
 async def start_encryption(service: StreamService, request: dict) -> None:
     async with service.control_lock:
         stream = service.registry.find_writable(request)
+        service.keys.resolve(request["KeyId"])
         stream.encryption_type = request["EncryptionType"]
         stream.key_id = request["KeyId"]
         service.registry.save(stream)

@@ -4,7 +4,10 @@ Layout (little endian)::
 
     u32 body_length   bytes after the CRC field
     u32 crc32c        of the body
-    body: u64 position, u64 arrival_ms, u16 key_length, key, data
+    body: u64 position, u64 arrival_ms, u16 key_length, u8 codec, key, data
+
+``codec`` tells how the service encoded key and data (0: as given, 1: encrypted); storage
+keeps it without interpreting it.
 
 A frame is valid only if its length is sane and its CRC matches, so a torn or garbled tail
 is recognised on recovery and cut off.
@@ -20,7 +23,7 @@ from crc32c import crc32c
 from headwater.storage.base import StoredRecord
 
 PREFIX = struct.Struct("<II")
-BODY_HEADER = struct.Struct("<QQH")
+BODY_HEADER = struct.Struct("<QQHB")
 FRAME_OVERHEAD = PREFIX.size + BODY_HEADER.size
 # A record is at most a few MiB (Kinesis allows 1 MiB, up to 10 MiB with a raised limit);
 # anything longer in a length field is corruption, not data, and is never allocated.
@@ -34,7 +37,7 @@ _unpack_body_header = BODY_HEADER.unpack_from
 
 
 def encode_batch(
-    records: list[tuple[bytes, bytes]], first_position: int, arrival_ms: int
+    records: list[tuple[bytes, bytes]], first_position: int, arrival_ms: int, codec: int = 0
 ) -> tuple[bytes, list[int]]:
     """Frames for a batch, plus the byte offset of each frame within the returned buffer."""
     parts: list[bytes] = []
@@ -42,7 +45,7 @@ def encode_batch(
     offset = 0
     position = first_position
     for key, data in records:
-        body = b"".join((_pack_body_header(position, arrival_ms, len(key)), key, data))
+        body = b"".join((_pack_body_header(position, arrival_ms, len(key), codec), key, data))
         parts.append(_pack_prefix(len(body), _crc(body)))
         parts.append(body)
         offsets.append(offset)
@@ -71,12 +74,16 @@ def decode_frames(buffer: bytes | memoryview, start: int = 0) -> Iterator[tuple[
         body = view[body_start:body_end]
         if _crc(body) != crc:
             return
-        position, arrival_ms, key_length = _unpack_body_header(body)
+        position, arrival_ms, key_length, codec = _unpack_body_header(body)
         key_end = BODY_HEADER.size + key_length
         if key_end > body_length:
             return
         record = StoredRecord(
-            position, arrival_ms, bytes(body[BODY_HEADER.size : key_end]), bytes(body[key_end:])
+            position,
+            arrival_ms,
+            bytes(body[BODY_HEADER.size : key_end]),
+            bytes(body[key_end:]),
+            codec,
         )
         offset = body_end
         yield offset, record

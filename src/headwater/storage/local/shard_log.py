@@ -9,6 +9,7 @@ sealed segments. Recovery loads saved indexes, rescans the rest and truncates a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,11 +111,13 @@ class LocalShardLog:
     def last_arrival_ms(self) -> int:
         return self._last_arrival_ms
 
-    async def append(self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int) -> AppendResult:
+    async def append(
+        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int, codec: int = 0
+    ) -> AppendResult:
         segment = self._active_segment()
         arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
         first = segment.next_position
-        frames, offsets = encode_batch(list(records), first, arrival_ms)
+        frames, offsets = encode_batch(list(records), first, arrival_ms, codec)
         segment.write(frames, offsets, len(records), arrival_ms)
         end_offset, end_position = segment.size, segment.next_position
         # The write is on disk in the page cache; finish committing even if the caller goes
@@ -137,10 +140,8 @@ class LocalShardLog:
     async def wait_beyond(self, position: int, timeout_s: float) -> bool:
         if self._end_position > position:
             return True
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._advanced.wait(), timeout_s)
-        except TimeoutError:
-            pass
         return self._end_position > position
 
     def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
