@@ -871,6 +871,13 @@ def valid_bodies(target: Target) -> dict[str, dict[str, Any]]:
             "MaxResults": 10,
             "StreamCreationTimestamp": STARTED_S - 86_400,
         },
+        "PutResourcePolicy": {
+            "ResourceARN": target.reshard_arn,
+            "Policy": '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+            '"Principal": "*", "Action": "kinesis:*", "Resource": "*"}]}',
+        },
+        "GetResourcePolicy": {"ResourceARN": target.arn},
+        "DeleteResourcePolicy": {"ResourceARN": target.reshard_arn},
     }
 
 

@@ -1210,9 +1210,9 @@ def test_every_operation_accepts_the_stream_arn(kinesis, stream_name):
     kinesis.disable_enhanced_monitoring(StreamARN=arn, ShardLevelMetrics=["IncomingBytes"])
     assert _metrics(kinesis, stream_name) == ALL_METRICS - {"IncomingBytes"}
 
-    kinesis.start_stream_encryption(StreamARN=arn, EncryptionType="KMS", KeyId="alias/k")
+    kinesis.start_stream_encryption(StreamARN=arn, EncryptionType="KMS", KeyId="alias/aws/kinesis")
     assert summary(kinesis, stream_name)["EncryptionType"] == "KMS"
-    kinesis.stop_stream_encryption(StreamARN=arn, EncryptionType="KMS", KeyId="alias/k")
+    kinesis.stop_stream_encryption(StreamARN=arn, EncryptionType="KMS", KeyId="alias/aws/kinesis")
     assert summary(kinesis, stream_name)["EncryptionType"] == "NONE"
 
     put = kinesis.put_record(StreamARN=arn, Data=b"one", PartitionKey="p")

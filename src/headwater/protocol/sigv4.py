@@ -30,7 +30,7 @@ import hmac
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -47,7 +47,7 @@ from headwater.errors import (
     UnrecognizedClientException,
 )
 
-__all__ = ["IncomingRequest", "SigV4Verifier", "load_credentials"]
+__all__ = ["IncomingRequest", "SigV4Verifier", "load_credentials", "load_user_names"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -135,11 +135,11 @@ def load_credentials(
     return {access_key: secret_key}
 
 
-def _credentials_from_file(path: str) -> dict[str, str]:
+def _key_sections(path: str) -> Iterator[tuple[str, str, str]]:
+    """(section name, access key id, secret) for each section holding a key pair."""
     parser = configparser.ConfigParser(interpolation=None)
     with open(path, encoding="utf-8") as file:
         parser.read_file(file)
-    credentials: dict[str, str] = {}
     for name in parser.sections():
         section = parser[name]
         access_key = section.get("aws_access_key_id")
@@ -148,12 +148,28 @@ def _credentials_from_file(path: str) -> dict[str, str]:
             continue
         if not access_key or not secret_key:
             raise ValueError(f"{path}: section [{name}] needs both access and secret key")
+        yield name, access_key, secret_key
+
+
+def _credentials_from_file(path: str) -> dict[str, str]:
+    credentials: dict[str, str] = {}
+    for _, access_key, secret_key in _key_sections(path):
         if credentials.get(access_key, secret_key) != secret_key:
             raise ValueError(f"{path}: access key {access_key} has two different secrets")
         credentials[access_key] = secret_key
     if not credentials:
         raise ValueError(f"{path}: no section has aws_access_key_id and aws_secret_access_key")
     return credentials
+
+
+def load_user_names(path: str | None) -> dict[str, str]:
+    """Access key id -> the user it belongs to: its section name in the credentials file.
+
+    Resource policies name principals as ``arn:aws:iam::<account>:user/<section>``.
+    """
+    if path is None:
+        return {}
+    return {access_key: name for name, access_key, _ in _key_sections(path)}
 
 
 class _ClientSignedHeadersAuth(SigV4Auth):

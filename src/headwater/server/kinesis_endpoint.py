@@ -24,6 +24,7 @@ from headwater.protocol import eventstream
 from headwater.protocol.codecs import JSON, WireFormat, wire_format_for
 from headwater.protocol.sigv4 import IncomingRequest, SigV4Verifier
 from headwater.service.handlers import HANDLERS, STREAMING
+from headwater.service.handlers.policies import authorize
 from headwater.service.service import StreamService
 from headwater.service.subscriptions import Event
 from headwater.service.validation import validate
@@ -80,9 +81,15 @@ def _unroutable(headers: dict[str, str]) -> Response:
 class KinesisEndpoint:
     """Turns one HTTP request into one Kinesis operation call."""
 
-    def __init__(self, service: StreamService, verifier: SigV4Verifier) -> None:
+    def __init__(
+        self,
+        service: StreamService,
+        verifier: SigV4Verifier,
+        user_names: dict[str, str] | None = None,
+    ) -> None:
         self.service = service
         self.verifier = verifier
+        self.user_names = user_names or {}
 
     async def handle(
         self,
@@ -113,8 +120,11 @@ class KinesisEndpoint:
             if not body:
                 raise SerializationException()
             decoded = wire.decode(body)
-            self.verifier.verify(IncomingRequest(method, path, query_string, header_list, body))
+            access_key = self.verifier.verify(
+                IncomingRequest(method, path, query_string, header_list, body)
+            )
             request = validate(operation, decoded, cbor=wire.is_cbor)
+            authorize(self.service, operation, request, self.user_names.get(access_key))
             if handler is None:
                 events = await self.service.subscriptions.open(request)
                 return StreamingResponse(

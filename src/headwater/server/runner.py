@@ -18,7 +18,7 @@ import uvloop
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 
-from headwater.protocol.sigv4 import SigV4Verifier, load_credentials
+from headwater.protocol.sigv4 import SigV4Verifier, load_credentials, load_user_names
 from headwater.server import h2_goaway
 from headwater.server.app import HeadwaterApp
 from headwater.server.kinesis_endpoint import KinesisEndpoint
@@ -72,7 +72,9 @@ def build_app(settings: ServerSettings) -> HeadwaterApp:
     clock: Clock = dev_clock or SystemClock()
     storage = LocalStorage(settings.data_dir)
     service = StreamService(storage, settings.service, clock)
-    endpoint = KinesisEndpoint(service, SigV4Verifier(credentials))
+    endpoint = KinesisEndpoint(
+        service, SigV4Verifier(credentials), load_user_names(settings.credentials_file)
+    )
     log.info(
         "configured data_dir=%s auth=%s limits=%s",
         settings.data_dir,

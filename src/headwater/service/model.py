@@ -71,6 +71,7 @@ class Consumer(msgspec.Struct, kw_only=True):
     created_ms: int
     ready_at_ms: int
     deleting_at_ms: int | None = None
+    policy: str | None = None
 
 
 class Stream(msgspec.Struct, kw_only=True):
@@ -94,6 +95,7 @@ class Stream(msgspec.Struct, kw_only=True):
     deleting_at_ms: int | None = None
     consumers: list[Consumer] = msgspec.field(default_factory=list)
     scaling_history_ms: list[int] = msgspec.field(default_factory=list)
+    policy: str | None = None
     # Derived routing table (not persisted): open shards by hash-range start.
     _route_starts: list[int] = msgspec.field(default_factory=list, name="_rs")
     _route_shards: list[Shard] = msgspec.field(default_factory=list, name="_rsh")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from headwater.errors import UnknownOperationException
-from headwater.service.handlers import consumers, records, resharding, streams, tags
+from headwater.service.handlers import (
+    consumers,
+    policies,
+    records,
+    resharding,
+    streams,
+    tags,
+)
 from headwater.service.service import StreamService
 
 Handler = Callable[[StreamService, dict], Awaitable[dict | None]]
@@ -42,6 +49,9 @@ HANDLERS: dict[str, Handler] = {
     "DescribeStreamConsumer": consumers.describe_stream_consumer,
     "ListStreamConsumers": consumers.list_stream_consumers,
     "DeregisterStreamConsumer": consumers.deregister_stream_consumer,
+    "PutResourcePolicy": policies.put_resource_policy,
+    "GetResourcePolicy": policies.get_resource_policy,
+    "DeleteResourcePolicy": policies.delete_resource_policy,
 }
 
 # Operations whose response is an event stream rather than one body.
