@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from headwater.server.kinesis_endpoint import MAX_BODY_BYTES
 from headwater.service import shapes
 from headwater.service.handlers import HANDLERS
 from tests.support.server import HeadwaterServer
@@ -35,7 +36,7 @@ from tests.support.signed_http import CBOR_TYPE, JSON_TYPE, TARGET_PREFIX, Signe
 REQUEST_TIMEOUT_S = 10.0
 RSS_LIMIT_KB = 300 * 1024
 RSS_GROWTH_LIMIT_KB = 100 * 1024
-MAX_BODY = 8 * 1024 * 1024
+MAX_BODY = MAX_BODY_BYTES
 STREAM = "bad-input-target"
 CONSUMER = "bad-input-consumer"
 # Resharding and mode changes go to a stream of their own, so the target keeps its two shards.
@@ -765,7 +766,7 @@ def test_a_body_just_under_the_limit_is_read(target):
 
 
 def test_many_oversized_bodies_do_not_grow_memory(target):
-    """Twenty 8 MiB+ requests in a row; the autouse check then bounds the server's RSS."""
+    """Twenty over-limit requests in a row; the autouse check then bounds the server's RSS."""
     body = b"{" + b" " * MAX_BODY + b"}"
     for _ in range(20):
         assert send(target, "PutRecords", body).status_code == 413
@@ -877,6 +878,10 @@ def valid_bodies(target: Target) -> dict[str, dict[str, Any]]:
             '"Principal": "*", "Action": "kinesis:*", "Resource": "*"}]}',
         },
         "GetResourcePolicy": {"ResourceARN": target.arn},
+        "UpdateMaxRecordSize": {"StreamARN": target.reshard_arn, "MaxRecordSizeInKiB": 2048},
+        "UpdateStreamWarmThroughput": {"StreamARN": target.reshard_arn, "WarmThroughputMiBps": 2},
+        "DescribeAccountSettings": {},
+        "UpdateAccountSettings": {"MinimumThroughputBillingCommitment": {"Status": "DISABLED"}},
         "DeleteResourcePolicy": {"ResourceARN": target.reshard_arn},
     }
 

@@ -454,10 +454,10 @@ def test_put_records_over_five_mib_in_total_is_rejected(kinesis, stream_name):
 
 
 def test_request_body_over_the_servers_limit_is_http_413(kinesis, stream_name):
-    """About 9.3 MiB of JSON: refused before parsing, and the server keeps serving."""
+    """About 16 MiB of JSON: refused before parsing, and the server keeps serving."""
     create_stream(kinesis, stream_name, shards=2)
     with pytest.raises(ClientError) as error:
-        put_batch(kinesis, stream_name, [{"Data": b"q" * 1_048_000, "PartitionKey": "k"}] * 7)
+        put_batch(kinesis, stream_name, [{"Data": b"q" * 1_048_000, "PartitionKey": "k"}] * 12)
     assert http_status(error) == 413
     put = kinesis.put_record(StreamName=stream_name, Data=b"after", PartitionKey="k")
     records, _ = read_shard(

@@ -26,15 +26,17 @@ from headwater.protocol.sigv4 import IncomingRequest, SigV4Verifier
 from headwater.service.handlers import HANDLERS, STREAMING
 from headwater.service.handlers.policies import authorize
 from headwater.service.service import StreamService
+from headwater.service.shapes import OPERATIONS
 from headwater.service.subscriptions import Event
 from headwater.service.validation import validate
 
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "Kinesis_20131202."
-# The largest legitimate PutRecords body (5 MiB of data, base64-encoded, plus keys and JSON
-# syntax) stays under 7 MiB; anything past this is refused before it is buffered.
-MAX_BODY_BYTES = 8 * 1024 * 1024
+# The largest legitimate body is a PutRecord(s) of one 10 MiB record (a stream's largest
+# record size), base64-encoded: about 13.4 MiB; anything past this is refused before it is
+# buffered.
+MAX_BODY_BYTES = 14 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,10 @@ class KinesisEndpoint:
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         handler = HANDLERS.get(operation)
         if handler is None and operation not in STREAMING:
-            return _error(UnknownOperationException(), wire)
+            message = None
+            if operation in OPERATIONS:
+                message = f"{operation} is not supported by Headwater (see docs/service.md)."
+            return _error(UnknownOperationException(message), wire)
         try:
             if not body:
                 raise SerializationException()

@@ -83,6 +83,7 @@ class Stream(msgspec.Struct, kw_only=True):
     ready_at_ms: int
     retention_hours: int = 24
     max_record_size_kib: int = 1024
+    warm_throughput_mibps: int = 0
     mode: str = MODE_PROVISIONED
     encryption_type: str = "NONE"
     key_id: str | None = None

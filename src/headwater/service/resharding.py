@@ -156,10 +156,17 @@ class Resharder:
         return plan
 
     def plan_uniform(self, stream: Stream, target: int, now_ms: int) -> ReshardPlan:
+        """UpdateShardCount: AWS' bounds, then ``plan_warm``'s even re-split."""
+        self._check_scaling_bounds(stream, stream.open_shard_count, target, now_ms)
+        plan = self.plan_warm(stream, target, now_ms)
+        stream.scaling_history_ms = [
+            t for t in stream.scaling_history_ms if now_ms - t < DAY_MS
+        ] + [now_ms]
+        return plan
+
+    def plan_warm(self, stream: Stream, target: int, now_ms: int) -> ReshardPlan:
         """Reach ``target`` evenly sized shards by splitting at every new boundary, then
         merging the pieces of each target range pairwise (as AWS, through intermediates)."""
-        current = stream.open_shard_count
-        self._check_scaling_bounds(stream, current, target, now_ms)
         plan = ReshardPlan(stream, now_ms)
         targets = even_ranges(target)
         boundaries = {start for start, _ in targets[1:]}
@@ -176,9 +183,6 @@ class Resharder:
             merged = group[0]
             for piece in group[1:]:
                 merged = plan.merge(merged, piece)
-        stream.scaling_history_ms = [
-            t for t in stream.scaling_history_ms if now_ms - t < DAY_MS
-        ] + [now_ms]
         return plan
 
     def _check_scaling_bounds(self, stream: Stream, current: int, target: int, now_ms: int) -> None:

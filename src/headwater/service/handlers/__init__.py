@@ -10,6 +10,7 @@ from headwater.service.handlers import (
     policies,
     records,
     resharding,
+    settings,
     streams,
     tags,
 )
@@ -52,6 +53,10 @@ HANDLERS: dict[str, Handler] = {
     "PutResourcePolicy": policies.put_resource_policy,
     "GetResourcePolicy": policies.get_resource_policy,
     "DeleteResourcePolicy": policies.delete_resource_policy,
+    "UpdateMaxRecordSize": settings.update_max_record_size,
+    "UpdateStreamWarmThroughput": settings.update_stream_warm_throughput,
+    "DescribeAccountSettings": settings.describe_account_settings,
+    "UpdateAccountSettings": settings.update_account_settings,
 }
 
 # Operations whose response is an event stream rather than one body.

@@ -102,8 +102,9 @@ async def put_records(service: StreamService, request: dict) -> dict:
         stream, [(f"records.{i}.member.data", r["Data"]) for i, r in enumerate(records, 1)]
     )
     entries = [_entry(r) for r in records]
-    if sum(len(e.data) + len(e.partition_key) for e in entries) > MAX_PUT_RECORDS_BYTES:
-        raise InvalidArgumentException("Records size exceeds 5 MB limit")
+    limit = max(MAX_PUT_RECORDS_BYTES, stream.max_record_size_kib * 1024)
+    if sum(len(e.data) + len(e.partition_key) for e in entries) > limit:
+        raise InvalidArgumentException(f"Records size exceeds {limit // (1024 * 1024)} MB limit")
     outcomes = await service.records.put(stream, entries, all_or_nothing=False)
     results = []
     failed = 0

@@ -11,6 +11,7 @@ from headwater.protocol.values import Timestamp
 from headwater.service import sequence
 from headwater.service.handlers.describe import shard_view, summary_view
 from headwater.service.handlers.pagination import PageToken, issue, redeem
+from headwater.service.handlers.settings import warm_throughput_view
 from headwater.service.handlers.tags import check_new_tags
 from headwater.service.hashing import even_ranges
 from headwater.service.model import (
@@ -103,6 +104,7 @@ async def create_stream(service: StreamService, request: dict) -> None:
             ready_at_ms=now + config.create_delay_ms,
             mode=mode,
             tags=dict(tags),
+            max_record_size_kib=request.get("MaxRecordSizeInKiB", 1024),
         )
         epoch = stream.next_epoch(now)
         stream.shards = [
@@ -168,6 +170,8 @@ async def describe_stream_summary(service: StreamService, request: dict) -> dict
     summary = summary_view(stream, service.config, service.clock.now_ms())
     summary["OpenShardCount"] = stream.open_shard_count
     summary["ConsumerCount"] = len(stream.consumers)
+    summary["MaxRecordSizeInKiB"] = stream.max_record_size_kib
+    summary["WarmThroughput"] = warm_throughput_view(service, stream)
     return {"StreamDescriptionSummary": summary}
 
 
