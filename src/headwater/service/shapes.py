@@ -134,16 +134,19 @@ STREAM_MODE_DETAILS = Structure(
     required=("StreamMode",),
 )
 RECORD_DISTRIBUTION_STRATEGY = String(enum=("AUTO", "USER_PARTITION_KEY"))
+SHARD_LEVEL_METRICS = (
+    "IncomingBytes",
+    "IncomingRecords",
+    "OutgoingBytes",
+    "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded",
+    "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
+)
 METRICS_NAME_LIST = List(
     String(
         enum=(
-            "IncomingBytes",
-            "IncomingRecords",
-            "OutgoingBytes",
-            "OutgoingRecords",
-            "WriteProvisionedThroughputExceeded",
-            "ReadProvisionedThroughputExceeded",
-            "IteratorAgeMilliseconds",
+            *SHARD_LEVEL_METRICS,
             "ALL",
         )
     ),

@@ -648,8 +648,14 @@ def validate(operation: str, body: object, *, cbor: bool = False) -> dict[str, A
     if bad:  # some constraint failed: AWS' messages, in AWS' order
         errors: list[str] = []
         node.report(cleaned, "", errors)
-        plural = "s" if len(errors) > 1 else ""
-        raise ValidationException(
-            f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
-        )
+        raise validation_error(errors)
     return cleaned
+
+
+def validation_error(errors: list[str]) -> ValidationException:
+    """AWS' one ValidationException for a list of failed constraints (at most 10 shown)."""
+    shown = errors[:_MAX_ERRORS]
+    plural = "s" if len(shown) > 1 else ""
+    return ValidationException(
+        f"{len(shown)} validation error{plural} detected: {'; '.join(shown)}"
+    )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from headwater.errors import (
-    InvalidArgumentException,
-    ResourceNotFoundException,
-    ValidationException,
-)
+from headwater.errors import InvalidArgumentException, ResourceNotFoundException
 from headwater.service import sequence
 from headwater.service.model import Stream
 from headwater.service.records import PutEntry, parse_explicit_hash_key
 from headwater.service.registry import WRITABLE_STATES
 from headwater.service.service import StreamService
+from headwater.service.validation import validation_error
 
 MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024
 
@@ -25,9 +22,6 @@ def _stream_for_data(service: StreamService, request: dict) -> Stream:
     return stream
 
 
-MAX_VALIDATION_ERRORS = 10
-
-
 def check_record_sizes(stream: Stream, data: list[tuple[str, bytes]]) -> None:
     """Each record's data within the stream's maximum record size (1 MiB unless raised).
 
@@ -39,12 +33,9 @@ def check_record_sizes(stream: Stream, data: list[tuple[str, bytes]]) -> None:
         f"Member must have length less than or equal to {limit}"
         for path, blob in data
         if len(blob) > limit
-    ][:MAX_VALIDATION_ERRORS]
+    ]
     if errors:
-        plural = "s" if len(errors) > 1 else ""
-        raise ValidationException(
-            f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
-        )
+        raise validation_error(errors)
 
 
 def check_partition_keys(paths: list[tuple[str, dict]]) -> None:
@@ -54,12 +45,9 @@ def check_partition_keys(paths: list[tuple[str, dict]]) -> None:
         f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
         for path, record in paths
         if "PartitionKey" not in record
-    ][:MAX_VALIDATION_ERRORS]
+    ]
     if errors:
-        plural = "s" if len(errors) > 1 else ""
-        raise ValidationException(
-            f"{len(errors)} validation error{plural} detected: {'; '.join(errors)}"
-        )
+        raise validation_error(errors)
 
 
 def _entry(record: dict) -> PutEntry:

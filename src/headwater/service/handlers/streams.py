@@ -24,21 +24,13 @@ from headwater.service.model import (
 )
 from headwater.service.records import HOUR_MS, parse_shard_id
 from headwater.service.service import StreamService
+from headwater.service.shapes import SHARD_LEVEL_METRICS
 
 MIN_RETENTION_HOURS = 24
 MAX_RETENTION_HOURS = 8760
 DESCRIBE_PAGE_MAX = 100
 LIST_STREAMS_PAGE_MAX = 100
 LIST_SHARDS_PAGE_MAX = 1000
-SHARD_LEVEL_METRICS = [
-    "IncomingBytes",
-    "IncomingRecords",
-    "OutgoingBytes",
-    "OutgoingRecords",
-    "WriteProvisionedThroughputExceeded",
-    "ReadProvisionedThroughputExceeded",
-    "IteratorAgeMilliseconds",
-]
 
 
 def open_shard_total(service: StreamService) -> int:
