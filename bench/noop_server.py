@@ -22,7 +22,7 @@ import uvloop
 from hypercorn.asyncio import serve as hypercorn_serve
 
 # The very configuration Headwater serves with, so both pay the same HTTP cost.
-from headwater.server.runner import ServerSettings, _hypercorn_config
+from headwater.server.runner import ServerSettings, hypercorn_config
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -103,7 +103,7 @@ async def _serve(host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await hypercorn_serve(app, _hypercorn_config(settings), shutdown_trigger=stop.wait)
+    await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)
 
 
 def main() -> None:

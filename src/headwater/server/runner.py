@@ -84,7 +84,7 @@ def build_app(settings: ServerSettings) -> HeadwaterApp:
     return HeadwaterApp(service, endpoint, dev_clock)
 
 
-def _hypercorn_config(settings: ServerSettings) -> HypercornConfig:
+def hypercorn_config(settings: ServerSettings) -> HypercornConfig:
     """HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on the main port; with a certificate, also
     HTTP/2 over TLS (ALPN) on the TLS port."""
     config = HypercornConfig()
@@ -114,7 +114,7 @@ async def _serve(settings: ServerSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await hypercorn_serve(app, _hypercorn_config(settings), shutdown_trigger=stop.wait)
+    await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)
 
 
 def serve(settings: ServerSettings) -> None:
