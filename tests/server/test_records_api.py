@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 import signal
 import time
@@ -534,8 +535,12 @@ def test_at_timestamp_starts_at_the_first_record_arriving_then_or_later(
 
     assert from_time(arrival[0] - timedelta(seconds=10)) == [b"A", b"B", b"C"]
     assert from_time(arrival[0]) == [b"A", b"B", b"C"]
-    assert from_time(arrival[0] + timedelta(milliseconds=500)) == [b"B", b"C"]
-    assert from_time(arrival[2] + timedelta(milliseconds=500)) == []
+    # botocore sends JSON timestamps in whole seconds: the first whole second after A's
+    # arrival lies between A and B (a second apart).
+    after_a = datetime.fromtimestamp(math.floor(arrival[0].timestamp()) + 1, UTC)
+    assert from_time(after_a) == [b"B", b"C"]
+    after_c = datetime.fromtimestamp(math.floor(arrival[2].timestamp()) + 1, UTC)
+    assert from_time(after_c) == []
 
 
 # -- GetShardIterator: errors -------------------------------------------------------------

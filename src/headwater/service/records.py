@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,23 +23,6 @@ from headwater.service.registry import StreamRegistry
 MAX_RECORDS_PER_GET = 10_000
 MAX_BYTES_PER_GET = 10 * 1024 * 1024
 HOUR_MS = 3_600_000
-
-
-@dataclass(frozen=True, slots=True)
-class PutEntry:
-    data: bytes
-    partition_key: bytes
-    explicit_hash_key: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class PutOutcome:
-    """Either (shard_id, sequence_number) or (error_code, error_message)."""
-
-    shard_id: str | None = None
-    sequence_number: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
 
 
 def parse_explicit_hash_key(text: str | None) -> int | None:
@@ -75,34 +57,48 @@ class RecordPlane:
     # -- writes --------------------------------------------------------------------------
 
     async def put(
-        self, stream: Stream, entries: Sequence[PutEntry], *, all_or_nothing: bool
-    ) -> list[PutOutcome]:
-        """Route, throttle and durably append ``entries``; outcomes in request order.
+        self,
+        stream: Stream,
+        keys: list[bytes],
+        datas: list[bytes],
+        hash_keys: list[int | None] | None,
+        *,
+        all_or_nothing: bool,
+    ) -> tuple[list[dict], int]:
+        """Route, throttle and durably append records; PutRecords result entries in request
+        order, and how many failed. This is the ingest hot path: no objects per record
+        beyond the entries the response needs.
 
         With ``all_or_nothing`` (PutRecord) a throttled record raises instead of failing alone.
         """
         registry = self.registry
         now = registry.clock.now_ms()
-        outcomes: list[PutOutcome | None] = [None] * len(entries)
+        entries: list[dict] = [None] * len(keys)  # type: ignore[list-item]
         batches: dict[int, tuple[Shard, list[int], list[tuple[bytes, bytes]]]] = {}
         limited = registry.config.limits.enabled
-        for i, entry in enumerate(entries):
-            key = entry.explicit_hash_key
-            shard = stream.route(hash_key_of(entry.partition_key) if key is None else key)
-            size = len(entry.data) + len(entry.partition_key)
-            if limited and not registry.throttle(stream, shard).try_write(size, now):
+        route = stream.route
+        failed = 0
+        for i, partition_key in enumerate(keys):
+            hash_key = hash_keys[i] if hash_keys is not None else None
+            shard = route(hash_key_of(partition_key) if hash_key is None else hash_key)
+            data = datas[i]
+            if limited and not registry.throttle(stream, shard).try_write(
+                len(data) + len(partition_key), now
+            ):
                 message = self._rate_exceeded(stream, shard)
                 if all_or_nothing:
                     raise ProvisionedThroughputExceededException(message)
-                outcomes[i] = PutOutcome(
-                    error_code="ProvisionedThroughputExceededException", error_message=message
-                )
+                entries[i] = {
+                    "ErrorCode": "ProvisionedThroughputExceededException",
+                    "ErrorMessage": message,
+                }
+                failed += 1
                 continue
             batch = batches.get(shard.index)
             if batch is None:
                 batch = batches[shard.index] = (shard, [], [])
             batch[1].append(i)
-            batch[2].append((entry.partition_key, entry.data))
+            batch[2].append((partition_key, data))
 
         key = self.keys.resolve(stream.key_id) if stream.encryption_type == "KMS" else None
 
@@ -120,7 +116,7 @@ class RecordPlane:
             base = shard.sequence_base + 1 + result.first_position
             shard_id = shard.shard_id
             for offset, i in enumerate(indexes):
-                outcomes[i] = PutOutcome(shard_id=shard_id, sequence_number=str(base + offset))
+                entries[i] = {"SequenceNumber": str(base + offset), "ShardId": shard_id}
 
         for shard, _, records in batches.values():
             registry.begin_write(stream, shard)
@@ -128,7 +124,7 @@ class RecordPlane:
                 len(records), sum(len(k) + len(d) for k, d in records)
             )
         await asyncio.gather(*(append(*batch) for batch in batches.values()))
-        return outcomes  # type: ignore[return-value]
+        return entries, failed
 
     # -- iterators -----------------------------------------------------------------------
 

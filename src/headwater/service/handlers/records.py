@@ -5,7 +5,7 @@ from __future__ import annotations
 from headwater.errors import InvalidArgumentException, ResourceNotFoundException
 from headwater.service import sequence
 from headwater.service.model import Stream
-from headwater.service.records import PutEntry, parse_explicit_hash_key
+from headwater.service.records import parse_explicit_hash_key
 from headwater.service.registry import WRITABLE_STATES
 from headwater.service.service import StreamService
 from headwater.service.validation import validation_error
@@ -22,40 +22,36 @@ def _stream_for_data(service: StreamService, request: dict) -> Stream:
     return stream
 
 
-def check_record_sizes(stream: Stream, data: list[tuple[str, bytes]]) -> None:
+def check_record_sizes(stream: Stream, datas: list[bytes], path: str) -> None:
     """Each record's data within the stream's maximum record size (1 MiB unless raised).
 
-    ``data`` pairs each blob with its member path, as AWS names it in the message.
+    ``path`` names the member as AWS does in the message, with ``{}`` for a 1-based index.
     """
     limit = stream.max_record_size_kib * 1024
-    errors = [
-        f"Value at '{path}' failed to satisfy constraint: "
-        f"Member must have length less than or equal to {limit}"
-        for path, blob in data
-        if len(blob) > limit
-    ]
-    if errors:
-        raise validation_error(errors)
+    if max(map(len, datas)) <= limit:
+        return
+    raise validation_error(
+        [
+            f"Value at '{path.format(i)}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {limit}"
+            for i, data in enumerate(datas, 1)
+            if len(data) > limit
+        ]
+    )
 
 
-def check_partition_keys(paths: list[tuple[str, dict]]) -> None:
+def check_partition_keys(records: list[dict], path: str) -> None:
     """Headwater routes every record by its key: a missing key is refused as AWS did before
     keys became optional in its model (for a routing mode this server does not offer)."""
-    errors = [
-        f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
-        for path, record in paths
-        if "PartitionKey" not in record
-    ]
-    if errors:
-        raise validation_error(errors)
-
-
-def _entry(record: dict) -> PutEntry:
-    return PutEntry(
-        data=record["Data"],
-        partition_key=record["PartitionKey"].encode(),
-        explicit_hash_key=parse_explicit_hash_key(record.get("ExplicitHashKey")),
-    )
+    missing = [i for i, record in enumerate(records, 1) if "PartitionKey" not in record]
+    if missing:
+        raise validation_error(
+            [
+                f"Value null at '{path.format(i)}' failed to satisfy constraint: "
+                "Member must not be null"
+                for i in missing
+            ]
+        )
 
 
 def _with_encryption(stream: Stream, response: dict) -> dict:
@@ -65,44 +61,45 @@ def _with_encryption(stream: Stream, response: dict) -> dict:
 
 
 async def put_record(service: StreamService, request: dict) -> dict:
-    check_partition_keys([("partitionKey", request)])
+    check_partition_keys([request], "partitionKey")
     stream = _stream_for_data(service, request)
-    check_record_sizes(stream, [("data", request["Data"])])
+    check_record_sizes(stream, [request["Data"]], "data")
     ordering = request.get("SequenceNumberForOrdering")
     if ordering is not None and sequence.decode(ordering) is None:
         raise InvalidArgumentException(
             f"ExclusiveMinimumSequenceNumber {ordering} used in PutRecord on stream "
             f"{stream.name} under account {service.config.account_id} is invalid."
         )
-    (outcome,) = await service.records.put(stream, [_entry(request)], all_or_nothing=True)
+    hash_key = parse_explicit_hash_key(request.get("ExplicitHashKey"))
+    (entry,), _ = await service.records.put(
+        stream,
+        [request["PartitionKey"].encode()],
+        [request["Data"]],
+        [hash_key],
+        all_or_nothing=True,
+    )
     return _with_encryption(
-        stream, {"ShardId": outcome.shard_id, "SequenceNumber": outcome.sequence_number}
+        stream, {"ShardId": entry["ShardId"], "SequenceNumber": entry["SequenceNumber"]}
     )
 
 
 async def put_records(service: StreamService, request: dict) -> dict:
     stream = _stream_for_data(service, request)
     records = request["Records"]
-    check_partition_keys(
-        [(f"records.{i}.member.partitionKey", r) for i, r in enumerate(records, 1)]
-    )
-    check_record_sizes(
-        stream, [(f"records.{i}.member.data", r["Data"]) for i, r in enumerate(records, 1)]
-    )
-    entries = [_entry(r) for r in records]
+    check_partition_keys(records, "records.{}.member.partitionKey")
+    datas = [r["Data"] for r in records]
+    check_record_sizes(stream, datas, "records.{}.member.data")
+    keys = [r["PartitionKey"].encode() for r in records]
+    hash_keys = None
+    if any("ExplicitHashKey" in r for r in records):
+        hash_keys = [parse_explicit_hash_key(r.get("ExplicitHashKey")) for r in records]
     limit = max(MAX_PUT_RECORDS_BYTES, stream.max_record_size_kib * 1024)
-    if sum(len(e.data) + len(e.partition_key) for e in entries) > limit:
+    if sum(map(len, datas)) + sum(map(len, keys)) > limit:
         raise InvalidArgumentException(f"Records size exceeds {limit // (1024 * 1024)} MB limit")
-    outcomes = await service.records.put(stream, entries, all_or_nothing=False)
-    results = []
-    failed = 0
-    for outcome in outcomes:
-        if outcome.error_code is None:
-            results.append({"SequenceNumber": outcome.sequence_number, "ShardId": outcome.shard_id})
-        else:
-            failed += 1
-            results.append({"ErrorCode": outcome.error_code, "ErrorMessage": outcome.error_message})
-    return _with_encryption(stream, {"FailedRecordCount": failed, "Records": results})
+    entries, failed = await service.records.put(
+        stream, keys, datas, hash_keys, all_or_nothing=False
+    )
+    return _with_encryption(stream, {"FailedRecordCount": failed, "Records": entries})
 
 
 async def get_shard_iterator(service: StreamService, request: dict) -> dict:
