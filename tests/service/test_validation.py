@@ -1447,16 +1447,19 @@ def model_shape(name: str) -> Any:
 
 
 def test_every_model_operation_is_validated():
-    assert set(shapes.OPERATIONS) == set(MODEL.operation_names)
+    """Rules may also cover operations newer than the pinned botocore's model."""
+    assert set(MODEL.operation_names) <= set(shapes.OPERATIONS)
 
 
 def test_shapes_agree_with_the_model_except_documented_runtime_rules():
     found = {
         difference
         for name, ours in shapes.OPERATIONS.items()
+        if name in MODEL.operation_names
         for difference in differences(ours, MODEL.operation_model(name).input_shape, name)
     }
-    assert found == set(shapes.RUNTIME_DIFFERENCES)
+    assert found <= set(shapes.RUNTIME_DIFFERENCES)
+    assert found, "the documented runtime differences should still show against the model"
 
 
 @pytest.mark.parametrize(
