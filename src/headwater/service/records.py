@@ -17,7 +17,7 @@ from headwater.service import sequence
 from headwater.service.encryption import CODEC_AES_GCM, CODEC_PLAIN, KeyRing
 from headwater.service.hashing import HASH_KEY_MAX, hash_key_of
 from headwater.service.iterators import ITERATOR_TTL_MS, IteratorCodec, IteratorState
-from headwater.service.model import Shard, Stream
+from headwater.service.model import Shard, Stream, shard_id_for
 from headwater.service.registry import StreamRegistry
 
 MAX_RECORDS_PER_GET = 10_000
@@ -137,7 +137,7 @@ class RecordPlane:
                 f"{self._account}."
             )
         return ResourceNotFoundException(
-            f"Shard {shard_id_of(index)} in stream {stream_name} under account "
+            f"Shard {shard_id_for(index)} in stream {stream_name} under account "
             f"{self._account} does not exist"
         )
 
@@ -244,7 +244,7 @@ class RecordPlane:
             )
         if parts.shard_index != shard.index:
             raise InvalidArgumentException(
-                f"Invalid StartingSequenceNumber. It encodes {shard_id_of(parts.shard_index)}, "
+                f"Invalid StartingSequenceNumber. It encodes {shard_id_for(parts.shard_index)}, "
                 f"while it was used in a call to a shard with {shard.shard_id}"
             )
         latest = await self.latest(stream, shard)
@@ -274,7 +274,7 @@ class RecordPlane:
         shard = stream.shard_by_index(state.shard_index) if stream else None
         if stream is None or shard is None or stream.created_ms != state.stream_created_ms:
             raise ResourceNotFoundException(
-                f"Shard {shard_id_of(state.shard_index)} in stream {state.stream_name} "
+                f"Shard {shard_id_for(state.shard_index)} in stream {state.stream_name} "
                 f"under account {self._account} does not exist"
             )
         self.registry.get(stream.name)
@@ -360,10 +360,6 @@ def child_shards(stream: Stream, shard: Shard) -> list[dict]:
 def _encryption_context(stream: Stream, shard: Shard) -> bytes:
     """Associated data binding a sealed record to its stream and shard."""
     return f"{stream.stream_id}/{shard.shard_id}".encode()
-
-
-def shard_id_of(index: int) -> str:
-    return f"shardId-{index:012d}"
 
 
 def parse_shard_id(text: str) -> int | None:

@@ -109,8 +109,9 @@ class Resharder:
         index = parse_shard_id(shard_id)
         shard = None if index is None else stream.shard_by_index(index)
         if shard is None:
+            named = shard_id if index is None else shard_id_for(index)
             raise ResourceNotFoundException(
-                f"Could not find shard {shard_id} in stream {stream.name} under account "
+                f"Could not find shard {named} in stream {stream.name} under account "
                 f"{self._account}."
             )
         if not shard.is_open:
@@ -126,7 +127,7 @@ class Resharder:
     def plan_split(self, stream: Stream, shard_id: str, new_start: int, now_ms: int) -> ReshardPlan:
         shard = self.open_shard(stream, shard_id)
         start, end = int(shard.hash_start), int(shard.hash_end)
-        if not start + 1 < new_start < end + 1:
+        if not start + 1 < new_start < end:
             raise InvalidArgumentException(
                 f"NewStartingHashKey {new_start} used in SplitShard() on shard "
                 f"{shard.shard_id} in stream {stream.name} under account {self._account} is "
@@ -142,10 +143,8 @@ class Resharder:
     ) -> ReshardPlan:
         shard = self.open_shard(stream, shard_id)
         adjacent = self.open_shard(stream, adjacent_id)
-        touching = int(shard.hash_end) + 1 == int(adjacent.hash_start) or int(
-            adjacent.hash_end
-        ) + 1 == int(shard.hash_start)
-        if not touching:
+        # AWS wants ShardToMerge to be the lower of the two (kinesalite's recording).
+        if int(shard.hash_end) + 1 != int(adjacent.hash_start):
             raise InvalidArgumentException(
                 f"Shards {shard.shard_id} and {adjacent.shard_id} in stream {stream.name} under "
                 f"account {self._account} are not an adjacent pair of shards eligible for "

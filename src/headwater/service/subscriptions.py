@@ -10,7 +10,6 @@ a newer subscription of the same consumer to the same shard replaces it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -24,7 +23,8 @@ HEARTBEAT_SECONDS = 5.0
 CLOSE_CHECK_SECONDS = 0.5
 EVENT_MAX_RECORDS = 10_000
 EVENT_MAX_BYTES = 2 * 1024 * 1024
-SUBSCRIBE_INTERVAL_MS = 1000
+SUBSCRIBE_INTERVAL_MS = 1000  # one call per second per consumer and shard
+TAKEOVER_AFTER_MS = 5000  # a newer call replaces a live subscription only after 5 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,11 @@ class Subscriptions:
                 f"Consumer {self.consumers.arn(stream, consumer)} exceeded the limit of one "
                 f"SubscribeToShard call per second on shard {shard.shard_id}."
             )
+        if last is not None and now - last < TAKEOVER_AFTER_MS and key in self._active:
+            raise ResourceInUseException(
+                f"Consumer {self.consumers.arn(stream, consumer)} already has an active "
+                f"subscription to shard {shard.shard_id}, started less than 5 seconds ago."
+            )
         self._last_call_ms[key] = now
         start = request["StartingPosition"]
         position = await self.records.start_position(
@@ -81,29 +86,27 @@ class Subscriptions:
     ) -> AsyncIterator[Event]:
         registry = self.records.registry
         shard_log = await registry.shard_log(stream, shard)
-        deadline = time.monotonic() + SUBSCRIPTION_SECONDS
-        quiet_since = time.monotonic()
+        clock = registry.clock
+        deadline = clock.now_ms() + SUBSCRIPTION_SECONDS * 1000
+        quiet_since = clock.now_ms()
         try:
             yield Event("initial-response", {})
-            while not stop.is_set() and time.monotonic() < deadline:
+            while not stop.is_set() and clock.now_ms() < deadline:
                 batch = await self.records.read_batch(
                     stream, shard, position, EVENT_MAX_RECORDS, EVENT_MAX_BYTES
                 )
                 position = batch.next_position
-                if (
-                    batch.records
-                    or batch.at_end
-                    or time.monotonic() - quiet_since >= HEARTBEAT_SECONDS
-                ):
+                quiet = clock.now_ms() - quiet_since >= HEARTBEAT_SECONDS * 1000
+                if batch.records or batch.at_end or quiet:
                     yield Event(
                         "SubscribeToShardEvent", self._event_body(stream, shard, batch, position)
                     )
-                    quiet_since = time.monotonic()
+                    quiet_since = clock.now_ms()
                     if batch.at_end:
                         return
                 if not batch.records:
-                    wait = min(CLOSE_CHECK_SECONDS, max(deadline - time.monotonic(), 0))
-                    await shard_log.wait_beyond(position, wait)
+                    left_s = max(deadline - clock.now_ms(), 0) / 1000
+                    await shard_log.wait_beyond(position, min(CLOSE_CHECK_SECONDS, left_s))
         finally:
             if self._active.get(key) is stop:
                 del self._active[key]
