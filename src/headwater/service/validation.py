@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
+import re2
 from cbor2 import CBORTag
 
 from headwater.errors import SerializationException, UnknownOperationException, ValidationException
@@ -243,14 +244,18 @@ class _Rule:
 def _pattern_rule(pattern: str, max_length: int | None) -> _Rule:
     """Java's full match, with ASCII classes as Java has them.
 
-    Patterns with two or more ``.*`` (the ARNs) backtrack polynomially on crafted input, so
-    they are only tried on strings within the member's maximum length (at most 2,048 chars:
-    tens of milliseconds at worst); a longer string gets the length error alone.
+    Patterns with two or more ``.*`` (the ARNs) backtrack polynomially in Python's engine on
+    crafted input, so they run on RE2 (linear time), and only on strings within the member's
+    maximum length; a longer string gets the length error alone.
     """
     message = f"Member must satisfy regular expression pattern: {pattern}"
-    matches = f"{_bind(re.compile(pattern, re.ASCII).fullmatch)}(item) is not None"
-    if pattern.count(".*") >= 2 and max_length is not None:
-        matches = f"len(item) > {max_length} or {matches}"
+    if pattern.count(".*") >= 2:
+        matcher = re2.compile(pattern).fullmatch
+        matches = f"{_bind(matcher)}(item) is not None"
+        if max_length is not None:
+            matches = f"len(item) > {max_length} or {matches}"
+    else:
+        matches = f"{_bind(re.compile(pattern, re.ASCII).fullmatch)}(item) is not None"
     return _Rule(matches, lambda _: [message], (message,))
 
 
