@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from headwater.client.kcl.command import kcl_command
 from headwater.server.runner import InsecureBindError, ServerSettings, serve
 from headwater.service.config import ServiceConfig
 from headwater.service.encryption import load_key_file
@@ -133,6 +134,9 @@ def serve_command(
     except (InsecureBindError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+app.command("kcl")(kcl_command)
 
 
 @app.callback()

@@ -23,4 +23,6 @@ class ClientConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_connections: int = 64
-    http2: bool = False
+    #: None: HTTP/2 for https endpoints when ``h2`` is installed (AWS serves SubscribeToShard
+    #: only over HTTP/2), HTTP/1.1 otherwise.
+    http2: bool | None = None

@@ -87,3 +87,7 @@ class LeaseLostError(HeadwaterClientError):
 
 class InvalidCheckpointError(HeadwaterClientError):
     """A checkpoint names a position the processor was never given (KCL's InvalidStateException)."""
+
+
+class ProcessorFailedError(HeadwaterClientError):
+    """The processor cannot go on (its process died): the shard restarts from its checkpoint."""

@@ -8,6 +8,7 @@ CLI works here.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,7 +87,12 @@ class Transport:
             max_connections=self.config.max_connections,
             max_keepalive_connections=self.config.max_connections,
         )
-        self._http = httpx.AsyncClient(timeout=timeout, limits=limits, http2=self.config.http2)
+        self._http = httpx.AsyncClient(timeout=timeout, limits=limits, http2=self._use_http2())
+
+    def _use_http2(self) -> bool:
+        if self.config.http2 is not None:
+            return self.config.http2
+        return self.endpoint.startswith("https://") and importlib.util.find_spec("h2") is not None
 
     def _resolve_credentials(self, session: Session) -> Any:
         config = self.config

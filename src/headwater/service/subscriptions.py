@@ -113,11 +113,11 @@ class Subscriptions:
 
     @staticmethod
     def _event_body(stream: Stream, shard: Shard, batch: ReadBatch, position: int) -> dict:
-        body: dict = {
-            "Records": batch.records,
-            "ContinuationSequenceNumber": str(shard.sequence_base + position),
-            "MillisBehindLatest": batch.millis_behind,
-        }
+        """At a closed shard's end AWS sends no ContinuationSequenceNumber (null) and the
+        children instead: consumers (KCL, Flink) test for exactly that."""
+        body: dict = {"Records": batch.records, "MillisBehindLatest": batch.millis_behind}
         if batch.at_end:
             body["ChildShards"] = child_shards(stream, shard)
+        else:
+            body["ContinuationSequenceNumber"] = str(shard.sequence_base + position)
         return body

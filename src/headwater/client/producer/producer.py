@@ -81,6 +81,11 @@ class Producer:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    @property
+    def buffered(self) -> tuple[int, int]:
+        """Records and bytes not yet settled (queued or in flight)."""
+        return self._buffer.records, self._buffer.bytes
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> Producer:

@@ -1,0 +1,1 @@
+"""Shard readers: polling (GetRecords) and enhanced fan-out (SubscribeToShard)."""

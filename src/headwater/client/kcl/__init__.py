@@ -1,0 +1,1 @@
+"""Running amazon_kclpy record processors under the Python consumer (no Java)."""
