@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from headwater.cli.commands import register_client_commands
 from headwater.client.kcl.command import kcl_command
 from headwater.server.runner import InsecureBindError, ServerSettings, serve
 from headwater.service.config import ServiceConfig
@@ -137,6 +138,7 @@ def serve_command(
 
 
 app.command("kcl")(kcl_command)
+register_client_commands(app)
 
 
 @app.callback()

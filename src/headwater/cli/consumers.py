@@ -1,0 +1,153 @@
+"""``headwater consumers list|register|deregister STREAM``: enhanced fan-out consumers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import ClientError
+from rich.table import Table
+
+from headwater.cli.common import (
+    DEFAULT_ENDPOINT,
+    Api,
+    EndpointOption,
+    ProfileOption,
+    RegionOption,
+    connect,
+    error_code,
+    iso,
+    stdout_console,
+    to_json,
+)
+
+app = typer.Typer(
+    help="List, register and deregister a stream's enhanced fan-out consumers.",
+    no_args_is_help=True,
+)
+
+StreamArgument = Annotated[str, typer.Argument(help="Stream name or ARN.")]
+ConsumerArgument = Annotated[str, typer.Argument(help="Consumer name.")]
+WaitOption = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="Wait until the change is done.")
+]
+TimeoutOption = Annotated[float, typer.Option(min=0, help="Seconds to wait at most.")]
+
+
+def _stream_arn(api: Api, stream: str) -> str:
+    return stream if stream.startswith("arn:") else api.summary(stream)["StreamARN"]
+
+
+def _consumers(api: Api, arn: str) -> list[dict[str, Any]]:
+    consumers: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"StreamARN": arn}
+    while True:
+        page = api.call("list_stream_consumers", **params)
+        consumers.extend(page.get("Consumers", []))
+        token = page.get("NextToken")
+        if not token:
+            return consumers
+        params = {"StreamARN": arn, "NextToken": token}
+
+
+def _consumer_status(api: Api, arn: str, name: str) -> str | None:
+    """The consumer's status, or None once it is gone."""
+    try:
+        response = api.call("describe_stream_consumer", StreamARN=arn, ConsumerName=name)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+    return response["ConsumerDescription"]["ConsumerStatus"]
+
+
+@app.command("list")
+def list_consumers(
+    stream: StreamArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = (
+        False
+    ),
+    endpoint_url: EndpointOption = DEFAULT_ENDPOINT,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """List the stream's registered consumers."""
+    with connect(endpoint_url, region, profile, stream=stream) as api:
+        consumers = _consumers(api, _stream_arn(api, stream))
+    if as_json:
+        rows = [
+            {
+                "name": consumer["ConsumerName"],
+                "status": consumer["ConsumerStatus"],
+                "arn": consumer["ConsumerARN"],
+                "created": consumer.get("ConsumerCreationTimestamp"),
+            }
+            for consumer in consumers
+        ]
+        typer.echo(to_json(rows, indent=2))
+        return
+    console = stdout_console()
+    if not consumers:
+        console.print(f"no consumers registered on {stream}", markup=False)
+        return
+    table = Table(title=f"consumers of {stream}")
+    table.add_column("consumer")
+    table.add_column("status")
+    table.add_column("created", no_wrap=True)
+    table.add_column("arn", overflow="fold")
+    for consumer in consumers:
+        table.add_row(
+            consumer["ConsumerName"],
+            consumer["ConsumerStatus"],
+            iso(consumer.get("ConsumerCreationTimestamp")),
+            consumer["ConsumerARN"],
+        )
+    console.print(table)
+
+
+@app.command("register")
+def register(
+    stream: StreamArgument,
+    name: ConsumerArgument,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 60.0,
+    endpoint_url: EndpointOption = DEFAULT_ENDPOINT,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Register an enhanced fan-out consumer (and wait until it is ACTIVE)."""
+    with connect(endpoint_url, region, profile, stream=stream) as api:
+        arn = _stream_arn(api, stream)
+        consumer = api.call("register_stream_consumer", StreamARN=arn, ConsumerName=name)[
+            "Consumer"
+        ]
+        if wait:
+            api.wait(
+                lambda: _consumer_status(api, arn, name) == "ACTIVE",
+                f"consumer '{name}' to become ACTIVE",
+                timeout,
+            )
+    typer.echo(f"registered consumer {name}: {consumer['ConsumerARN']}")
+
+
+@app.command("deregister")
+def deregister(
+    stream: StreamArgument,
+    name: ConsumerArgument,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = 60.0,
+    endpoint_url: EndpointOption = DEFAULT_ENDPOINT,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Deregister a consumer (its subscriptions end)."""
+    with connect(endpoint_url, region, profile, stream=stream) as api:
+        arn = _stream_arn(api, stream)
+        api.call("deregister_stream_consumer", StreamARN=arn, ConsumerName=name)
+        if wait:
+            api.wait(
+                lambda: _consumer_status(api, arn, name) is None,
+                f"consumer '{name}' to be deregistered",
+                timeout,
+            )
+    typer.echo(f"deregistered consumer {name}")
