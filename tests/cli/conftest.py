@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from headwater.cli.main import app
 from tests.support.server import HeadwaterServer

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 from urllib.parse import urlsplit
 
-import click
 import typer
 from botocore.config import Config
 from botocore.exceptions import (
@@ -411,7 +410,7 @@ def connect(
         api = make_client(endpoint_url, region, profile)
         target = api.display_endpoint
         yield api
-    except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+    except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
