@@ -15,6 +15,7 @@ from headwater.server.runner import InsecureBindError, ServerSettings, serve
 from headwater.service.config import ServiceConfig
 from headwater.service.encryption import load_key_file
 from headwater.service.limits import LimitsPolicy
+from headwater.sources.cli import register_source_commands
 
 app = typer.Typer(help="Headwater: a self-hosted, Kinesis-compatible streaming platform.")
 
@@ -139,6 +140,7 @@ def serve_command(
 
 app.command("kcl")(kcl_command)
 register_client_commands(app)
+register_source_commands(app)
 
 
 @app.callback()
