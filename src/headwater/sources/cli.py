@@ -125,8 +125,66 @@ def cdc_command(
     run_until_signal(source.run, source.stop)
 
 
+def topology_command(
+    kind: Annotated[str, typer.Argument(help="single (one stream) or multi (one per source).")],
+    endpoint_url: Annotated[str, typer.Option(help="Kinesis endpoint.")] = "http://127.0.0.1:4567",
+    region: Annotated[str, typer.Option(help="Region.")] = "us-east-1",
+    mqtt: Annotated[str, typer.Option(help="MQTT broker (host:port).")] = "127.0.0.1:1883",
+    postgres: Annotated[
+        str, typer.Option(help="PostgreSQL DSN (wal_level = logical).")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    ingest_port: Annotated[int, typer.Option(help="Port of the HTTP ingest.")] = 8080,
+    rate: Annotated[float, typer.Option(help="Records per second per simulator (0: unpaced).")] = (
+        20.0
+    ),
+    count: Annotated[
+        int | None, typer.Option(help="Stop after N records per simulator (else until Ctrl-C).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulators.")] = 0,
+    prefix: Annotated[
+        str, typer.Option(help="Names of the streams, topics, table and slot.")
+    ] = "hw",
+    shards: Annotated[int, typer.Option(help="Shards of a stream created here.")] = 1,
+    cleanup: Annotated[
+        bool, typer.Option(help="On stop, drop the streams, table, slot and MQTT session.")
+    ] = False,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Run a mission topology end to end: simulators → MQTT, HTTP, PostgreSQL → streams."""
+    from headwater.sources.topology import Topology, TopologySettings
+
+    configure_logging(log_level)
+    try:
+        settings = TopologySettings(
+            kind,
+            endpoint_url=endpoint_url,
+            region=region,
+            mqtt=mqtt,
+            postgres=postgres,
+            ingest_port=ingest_port,
+            rate=rate,
+            count=count,
+            seed=seed,
+            prefix=prefix,
+            shards=shards,
+            cleanup=cleanup,
+        )
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from None
+    topology = Topology(settings, out=lambda line: print(line, flush=True))
+    outcome: list[bool] = []
+
+    async def start() -> None:
+        outcome.append(await topology.run())
+
+    run_until_signal(start, topology.stop)
+    if outcome != [True]:
+        raise typer.Exit(1)
+
+
 def register_source_commands(app: typer.Typer) -> None:
     app.command("mqtt")(mqtt_command)
     app.command("ingest")(ingest_command)
     app.command("simulate")(simulate_command)
     app.command("cdc")(cdc_command)
+    app.command("topology")(topology_command)
