@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 
 import pytest
@@ -125,8 +124,8 @@ async def test_latest_skips_what_was_there_and_at_timestamp_starts_at_the_time(
 ):
     stream = make_stream(1)
     await put_all(client, stream, [("old", "k")] * 5)
-    server.advance_clock(2000)
-    boundary = time.time() + 1.5  # server clock runs 2 s ahead; records after this are new
+    # Old records arrived at least 2 s (server time) before ``now``; new ones arrive after it.
+    boundary = server.advance_clock(2000) / 1000 - 1.0
     await put_all(client, stream, [("new", "k")] * 5)
 
     async with consumer_for(

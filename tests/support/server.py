@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -89,12 +90,13 @@ class HeadwaterServer:
             self.process.wait(timeout=30)
         return self.process.returncode
 
-    def advance_clock(self, milliseconds: int) -> None:
+    def advance_clock(self, milliseconds: int) -> int:
+        """Move the server's dev clock on; returns the server's time afterwards (epoch ms)."""
         request = urllib.request.Request(
             f"{self.endpoint}/_headwater/clock/advance?ms={milliseconds}", method="POST"
         )
-        with urllib.request.urlopen(request, timeout=5):
-            pass
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())["now_ms"]
 
     def client(self, service: str = "kinesis", **kwargs):
         return boto3.client(
