@@ -27,8 +27,8 @@ async def test_append_assigns_consecutive_positions_and_reads_back(tmp_path: Pat
     second = await log.append(_records(5, tag="s"), 1001)
     assert (first.first_position, second.first_position) == (0, 10)
     got = log.read(0, 100, 1 << 30)
-    assert [r.position for r in got] == list(range(15))
-    assert got[10].partition_key == b"s0" and got[10].arrival_ms == 1001
+    assert (got.first_position, got.next_position) == (0, 15)
+    assert got.partition_keys[10] == b"s0" and got.arrival_ms[10] == 1001
     assert log.end_position == 15
 
 
@@ -38,7 +38,7 @@ async def test_reads_respect_count_and_byte_bounds(tmp_path: Path) -> None:
     assert len(log.read(0, 7, 1 << 30)) == 7
     bounded = log.read(0, 100, 10_000)
     assert 1 <= len(bounded) <= 10
-    assert sum(len(r.data) + len(r.partition_key) for r in bounded) <= 10_000
+    assert bounded.size == sum(map(len, bounded.datas + bounded.partition_keys)) <= 10_000
     # one oversized record is still returned so readers make progress
     assert len(log.read(0, 100, 10)) == 1
 
@@ -60,9 +60,10 @@ async def test_segments_roll_and_recover_from_saved_indexes(tmp_path: Path) -> N
     reopened = await _open(tmp_path, segment_bytes=64 * 1024)
     assert reopened.end_position == 800
     got = reopened.read(0, 10_000, 1 << 30)
-    assert [r.position for r in got] == list(range(800))
-    assert got[799].partition_key == b"b39-19"
-    assert reopened.read(555, 1, 1 << 30)[0].position == 555
+    assert (got.first_position, got.next_position) == (0, 800)
+    assert got.partition_keys[799] == b"b39-19"
+    one = reopened.read(555, 1, 1 << 30)
+    assert (one.first_position, len(one), one.partition_keys[0]) == (555, 1, b"b27-15")
 
 
 async def test_position_at_time_finds_first_record_at_or_after(tmp_path: Path) -> None:
@@ -87,7 +88,7 @@ async def test_torn_tail_is_truncated_on_recovery(tmp_path: Path) -> None:
     assert reopened.end_position == 10
     assert segment.stat().st_size == intact_size
     await reopened.append(_records(1), 2)
-    assert [r.position for r in reopened.read(0, 100, 1 << 30)] == list(range(11))
+    assert reopened.read(0, 100, 1 << 30).next_position == 11
 
 
 async def test_corrupted_record_cuts_the_log_at_that_record(tmp_path: Path) -> None:
@@ -113,7 +114,7 @@ async def test_trim_drops_whole_expired_segments_only(tmp_path: Path) -> None:
     after = len(list(tmp_path.glob("*.seg")))
     assert after < before
     assert log.start_position > 0
-    assert all(r.arrival_ms >= 1000 for r in log.read(0, 10_000, 1 << 30))
+    assert all(ms >= 1000 for ms in log.read(0, 10_000, 1 << 30).arrival_ms)
     assert log.position_at_time(10_500) == 100
 
 

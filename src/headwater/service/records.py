@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from headwater.errors import (
     ExpiredIteratorException,
@@ -12,7 +14,7 @@ from headwater.errors import (
     ProvisionedThroughputExceededException,
     ResourceNotFoundException,
 )
-from headwater.protocol.values import Timestamp
+from headwater.protocol.values import PutResults, Records
 from headwater.service import sequence
 from headwater.service.encryption import CODEC_AES_GCM, CODEC_PLAIN, KeyRing
 from headwater.service.hashing import HASH_KEY_MAX, hash_key_of
@@ -64,67 +66,76 @@ class RecordPlane:
         hash_keys: list[int | None] | None,
         *,
         all_or_nothing: bool,
-    ) -> tuple[list[dict], int]:
-        """Route, throttle and durably append records; PutRecords result entries in request
-        order, and how many failed. This is the ingest hot path: no objects per record
-        beyond the entries the response needs.
+    ) -> PutResults:
+        """Route, throttle and durably append records; the PutRecords result entries.
 
+        This is the ingest hot path: records are handled as columns (routing, grouping,
+        sizes), and each shard's sequence numbers are left for the codec to render at once.
         With ``all_or_nothing`` (PutRecord) a throttled record raises instead of failing alone.
         """
         registry = self.registry
         now = registry.clock.now_ms()
-        entries: list[dict] = [None] * len(keys)  # type: ignore[list-item]
-        batches: dict[int, tuple[Shard, list[int], list[tuple[bytes, bytes]]]] = {}
-        limited = registry.config.limits.enabled
-        route = stream.route
-        failed = 0
-        for i, partition_key in enumerate(keys):
-            hash_key = hash_keys[i] if hash_keys is not None else None
-            shard = route(hash_key_of(partition_key) if hash_key is None else hash_key)
-            data = datas[i]
-            if limited and not registry.throttle(stream, shard).try_write(
-                len(data) + len(partition_key), now
-            ):
-                message = self._rate_exceeded(stream, shard)
-                if all_or_nothing:
-                    raise ProvisionedThroughputExceededException(message)
-                entries[i] = {
-                    "ErrorCode": "ProvisionedThroughputExceededException",
-                    "ErrorMessage": message,
-                }
-                failed += 1
-                continue
-            batch = batches.get(shard.index)
-            if batch is None:
-                batch = batches[shard.index] = (shard, [], [])
-            batch[1].append(i)
-            batch[2].append((partition_key, data))
-
+        results = PutResults(len(keys))
+        shards = _route(stream, keys, hash_keys)
+        if registry.config.limits.enabled:
+            self._admit(stream, shards, keys, datas, now, results, all_or_nothing)
         key = self.keys.resolve(stream.key_id) if stream.encryption_type == "KMS" else None
-
-        async def append(shard: Shard, indexes: list[int], records: list) -> None:
+        batches: list[_ShardBatch] = []
+        for shard, indexes in _group_by_shard(shards, results.errors):
+            shard_keys = list(map(keys.__getitem__, indexes))
+            shard_datas = list(map(datas.__getitem__, indexes))
+            size = sum(map(len, shard_keys)) + sum(map(len, shard_datas))
+            records = list(zip(shard_keys, shard_datas, strict=True))
             codec = CODEC_PLAIN
             if key is not None:
-                context = _encryption_context(stream, shard)
-                records = [(b"", self.keys.seal(key, k, d, context)) for k, d in records]
-                codec = CODEC_AES_GCM
-            try:
-                shard_log = await registry.shard_log(stream, shard)
-                result = await shard_log.append(records, now, codec)
-            finally:
-                registry.end_write(stream, shard)
-            base = shard.sequence_base + 1 + result.first_position
-            shard_id = shard.shard_id
-            for offset, i in enumerate(indexes):
-                entries[i] = {"SequenceNumber": str(base + offset), "ShardId": shard_id}
+                records, codec = self._sealed(stream, shard, key, records), CODEC_AES_GCM
+            batches.append(_ShardBatch(shard, indexes, records, codec, size))
+        for batch in batches:
+            registry.begin_write(stream, batch.shard)
+            registry.usage(stream, batch.shard).add(len(batch.indexes), batch.size)
+        await asyncio.gather(*(self._append(stream, batch, now, results) for batch in batches))
+        return results
 
-        for shard, _, records in batches.values():
-            registry.begin_write(stream, shard)
-            registry.usage(stream, shard).add(
-                len(records), sum(len(k) + len(d) for k, d in records)
-            )
-        await asyncio.gather(*(append(*batch) for batch in batches.values()))
-        return entries, failed
+    def _admit(
+        self,
+        stream: Stream,
+        shards: list[Shard],
+        keys: list[bytes],
+        datas: list[bytes],
+        now: int,
+        results: PutResults,
+        all_or_nothing: bool,
+    ) -> None:
+        """Take each record's write tokens in request order; a throttled record fails alone."""
+        registry = self.registry
+        for i, shard in enumerate(shards):
+            if registry.throttle(stream, shard).try_write(len(datas[i]) + len(keys[i]), now):
+                continue
+            message = self._rate_exceeded(stream, shard)
+            if all_or_nothing:
+                raise ProvisionedThroughputExceededException(message)
+            results.errors[i] = ("ProvisionedThroughputExceededException", message)
+
+    def _sealed(
+        self, stream: Stream, shard: Shard, key: bytes, records: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        """Records of an encrypted stream: key and data sealed together, the key left empty."""
+        context = _encryption_context(stream, shard)
+        return [(b"", self.keys.seal(key, k, d, context)) for k, d in records]
+
+    async def _append(
+        self, stream: Stream, batch: _ShardBatch, now: int, results: PutResults
+    ) -> None:
+        """Append one shard's batch and note where its records landed; ends the write that
+        ``begin_write`` announced, whatever happens."""
+        shard = batch.shard
+        try:
+            shard_log = await self.registry.shard_log(stream, shard)
+            result = await shard_log.append(batch.records, now, batch.codec)
+        finally:
+            self.registry.end_write(stream, shard)
+        first = shard.sequence_base + 1 + result.first_position
+        results.batches.append((shard.shard_id, first, batch.indexes))
 
     # -- iterators -----------------------------------------------------------------------
 
@@ -287,31 +298,34 @@ class RecordPlane:
         shard_log = await self.registry.shard_log(stream, shard)
         position = max(position, await self.trim_horizon(stream, shard))
         end = shard_log.end_position if shard.end_position is None else shard.end_position
-        wanted = min(limit, end - position)
-        stored = shard_log.read(position, wanted, max_bytes) if wanted > 0 else []
-        base = shard.sequence_base + 1
-        context = _encryption_context(stream, shard)
-        records = []
-        size = 0
-        for record in stored:
-            partition_key, data = record.partition_key, record.data
-            if record.codec == CODEC_AES_GCM:
-                partition_key, data = self.keys.open(data, context)
-            size += len(data) + len(partition_key)
-            entry = {
-                "SequenceNumber": str(base + record.position),
-                "ApproximateArrivalTimestamp": Timestamp(record.arrival_ms),
-                "Data": data,
-                "PartitionKey": partition_key.decode(),
-            }
-            if record.codec == CODEC_AES_GCM:
-                entry["EncryptionType"] = "KMS"
-            records.append(entry)
-        next_position = stored[-1].position + 1 if stored else position
+        stored = shard_log.read(position, min(limit, end - position), max_bytes)
+        records = Records(
+            shard.sequence_base + 1 + stored.first_position,
+            stored.arrival_ms,
+            stored.partition_keys,
+            stored.datas,
+        )
+        size = stored.size
+        if any(stored.codecs):
+            records = self._open_sealed(stream, shard, records, stored.codecs)
+            size = sum(map(len, records.partition_keys)) + sum(map(len, records.datas))
+        next_position = stored.next_position
         now = self.registry.clock.now_ms()
-        behind = 0 if next_position >= end or not stored else max(now - stored[-1].arrival_ms, 0)
+        behind = 0 if next_position >= end or not stored else max(now - stored.arrival_ms[-1], 0)
         at_end = shard.end_position is not None and next_position >= shard.end_position
         return ReadBatch(records, size, next_position, behind, at_end)
+
+    def _open_sealed(
+        self, stream: Stream, shard: Shard, records: Records, codecs: list[int]
+    ) -> Records:
+        """The records with the keys and data of encrypted ones opened, and marked KMS."""
+        context = _encryption_context(stream, shard)
+        keys, datas = list(records.partition_keys), list(records.datas)
+        encrypted = [codec == CODEC_AES_GCM for codec in codecs]
+        for i, sealed in enumerate(encrypted):
+            if sealed:
+                keys[i], datas[i] = self.keys.open(datas[i], context)
+        return Records(records.first_sequence_number, records.arrival_ms, keys, datas, encrypted)
 
     async def get_records(self, token: str, limit: int | None) -> dict:
         stream, shard, position = self.open_iterator(token)
@@ -332,9 +346,49 @@ class RecordPlane:
         return response
 
 
+class _ShardBatch(NamedTuple):
+    """The records of one put going to one shard."""
+
+    shard: Shard
+    indexes: Sequence[int]  # in the request
+    records: list[tuple[bytes, bytes]]  # (partition key, data) as stored
+    codec: int
+    size: int  # bytes of keys and data, before sealing
+
+
+def _route(stream: Stream, keys: list[bytes], hash_keys: list[int | None] | None) -> list[Shard]:
+    """Each record's shard: by its explicit hash key, else its key's MD5 (no hashing at all
+    while one open shard covers the whole key space)."""
+    if stream.open_shard_count == 1:
+        return [stream.route(0)] * len(keys)
+    if hash_keys is None:
+        return list(map(stream.route, map(hash_key_of, keys)))
+    return [
+        stream.route(hash_key_of(key) if hash_key is None else hash_key)
+        for key, hash_key in zip(keys, hash_keys, strict=True)
+    ]
+
+
+def _group_by_shard(
+    shards: list[Shard], failed: Collection[int]
+) -> list[tuple[Shard, Sequence[int]]]:
+    """Request indexes per shard, in request order, leaving out failed records."""
+    if not failed and shards and shards.count(shards[0]) == len(shards):
+        return [(shards[0], range(len(shards)))]
+    groups: dict[int, tuple[Shard, list[int]]] = {}
+    for i, shard in enumerate(shards):
+        if i in failed:
+            continue
+        group = groups.get(shard.index)
+        if group is None:
+            group = groups[shard.index] = (shard, [])
+        group[1].append(i)
+    return list(groups.values())
+
+
 @dataclass(frozen=True, slots=True)
 class ReadBatch:
-    records: list[dict]
+    records: Records
     size: int
     next_position: int
     millis_behind: int

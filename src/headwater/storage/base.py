@@ -9,19 +9,32 @@ numbers itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """One record as the log holds it."""
+@dataclass(slots=True)
+class StoredRecords:
+    """Consecutive records from ``first_position`` as the log holds them, one list per field.
 
-    position: int
-    arrival_ms: int
-    partition_key: bytes
-    data: bytes
-    codec: int = 0  # how the service encoded key and data; storage does not interpret it
+    A read returns up to thousands of records; columns cost no object per record beyond its
+    fields, and readers mostly work on whole columns anyway.
+    """
+
+    first_position: int
+    arrival_ms: list[int] = field(default_factory=list)
+    partition_keys: list[bytes] = field(default_factory=list)
+    datas: list[bytes] = field(default_factory=list)
+    # How the service encoded each key and data; storage does not interpret it.
+    codecs: list[int] = field(default_factory=list)
+    size: int = 0  # bytes of keys and data together
+
+    def __len__(self) -> int:
+        return len(self.datas)
+
+    @property
+    def next_position(self) -> int:
+        return self.first_position + len(self.datas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +65,11 @@ class ShardLog(Protocol):
     ) -> AppendResult:
         """Append (partition key, data) pairs tagged ``codec``; returns once durable."""
 
-    def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
-        """Durable records from ``position`` on, bounded in count and bytes.
+    def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
+        """Durable records from ``position`` on, bounded in count and bytes (of keys and data).
 
-        At least one record is returned when one exists, whatever ``max_bytes``.
+        At least one record is returned when one exists and ``max_records`` allows it,
+        whatever ``max_bytes``.
         """
 
     async def wait_beyond(self, position: int, timeout_s: float) -> bool:

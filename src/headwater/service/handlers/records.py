@@ -71,13 +71,14 @@ async def put_record(service: StreamService, request: dict) -> dict:
             f"{stream.name} under account {service.config.account_id} is invalid."
         )
     hash_key = parse_explicit_hash_key(request.get("ExplicitHashKey"))
-    (entry,), _ = await service.records.put(
+    results = await service.records.put(
         stream,
         [request["PartitionKey"].encode()],
         [request["Data"]],
         [hash_key],
         all_or_nothing=True,
     )
+    entry = results.entry(0)
     return _with_encryption(
         stream, {"ShardId": entry["ShardId"], "SequenceNumber": entry["SequenceNumber"]}
     )
@@ -96,10 +97,8 @@ async def put_records(service: StreamService, request: dict) -> dict:
     limit = max(MAX_PUT_RECORDS_BYTES, stream.max_record_size_kib * 1024)
     if sum(map(len, datas)) + sum(map(len, keys)) > limit:
         raise InvalidArgumentException(f"Records size exceeds {limit // (1024 * 1024)} MB limit")
-    entries, failed = await service.records.put(
-        stream, keys, datas, hash_keys, all_or_nothing=False
-    )
-    return _with_encryption(stream, {"FailedRecordCount": failed, "Records": entries})
+    results = await service.records.put(stream, keys, datas, hash_keys, all_or_nothing=False)
+    return _with_encryption(stream, {"FailedRecordCount": results.failed, "Records": results})
 
 
 async def get_shard_iterator(service: StreamService, request: dict) -> dict:

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from crc32c import crc32c
 
-from headwater.storage.base import StoredRecord
-from headwater.storage.local.frames import decode_frames, frame_length_at
+from headwater.storage.base import StoredRecords
+from headwater.storage.local.frames import (
+    FRAME_OVERHEAD,
+    decode_frames,
+    frame_length_at,
+    skip_frames,
+)
 
 INDEX_INTERVAL = 32 * 1024
 READ_CHUNK = 256 * 1024
 _INDEX_MAGIC = b"HWIDX001"
 _INDEX_HEADER = struct.Struct("<8sQQQQQQI")  # magic, start, next, size, first, last, count, crc
+_UNBOUNDED = sys.maxsize
 
 
 class SparseIndex:
@@ -41,18 +49,31 @@ class SparseIndex:
         self.offsets.append(offset)
         self.times.append(arrival_ms)
 
-    def wants_entry(self, offset: int) -> bool:
-        return not self.offsets or offset - self.offsets[-1] >= INDEX_INTERVAL
+    def add_frames(
+        self, position: int, base: int, offsets: Sequence[int], times: Sequence[int]
+    ) -> None:
+        """Entries for consecutive frames from ``position`` at ``base + offsets[i]``: each
+        the first frame INDEX_INTERVAL past the previous entry, found by bisection rather
+        than by a test per frame."""
+        i = 0
+        if self.offsets:
+            i = bisect_left(offsets, self.offsets[-1] + INDEX_INTERVAL - base)
+        while i < len(offsets):
+            self.add(position + i, base + offsets[i], times[i])
+            i = bisect_left(offsets, offsets[i] + INDEX_INTERVAL, i + 1)
 
     def floor_by_position(self, position: int) -> tuple[int, int]:
         """(position, offset) of the last entry at or before ``position``."""
         i = max(bisect_right(self.positions, position) - 1, 0)
         return self.positions[i], self.offsets[i]
 
-    def floor_by_time(self, arrival_ms: int) -> tuple[int, int]:
-        """(position, offset) of an entry at or before the first arrival at ``arrival_ms``."""
+    def floor_by_time(self, arrival_ms: int) -> tuple[int, int, int | None]:
+        """(position, offset) of the last entry before the first one arriving at or after
+        ``arrival_ms``, and that one's position (None if there is none): the first record
+        arriving at or after ``arrival_ms`` lies between the two."""
         i = max(bisect_left(self.times, arrival_ms) - 1, 0)
-        return self.positions[i], self.offsets[i]
+        after = self.positions[i + 1] if i + 1 < len(self.positions) else None
+        return self.positions[i], self.offsets[i], after
 
     def to_bytes(self) -> bytes:
         return self.positions.tobytes() + self.offsets.tobytes() + self.times.tobytes()
@@ -106,10 +127,7 @@ class Segment:
         written = os.pwrite(self.fd, frames, base)
         if written != len(frames):
             raise OSError(f"short write to {self.path}: {written} of {len(frames)} bytes")
-        position = self.next_position
-        for i, offset in enumerate(offsets):
-            if self.index.wants_entry(base + offset):
-                self.index.add(position + i, base + offset, arrival_ms)
+        self.index.add_frames(self.next_position, base, offsets, [arrival_ms] * count)
         if self.size == 0:
             self.first_arrival_ms = arrival_ms
         self.size += len(frames)
@@ -187,22 +205,12 @@ class Segment:
         offset = 0
         intact = self.start_position == expected_start
         while intact and offset < file_size:
-            chunk = os.pread(self.fd, max(READ_CHUNK, _needed(self.fd, offset)), offset)
-            consumed = 0
-            for next_offset, record in decode_frames(chunk):
-                if record.position != self.next_position:
-                    intact = False
-                    break
-                frame_start = offset + consumed
-                if self.index.wants_entry(frame_start):
-                    self.index.add(record.position, frame_start, record.arrival_ms)
-                if self.next_position == self.start_position:
-                    self.first_arrival_ms = record.arrival_ms
-                self.last_arrival_ms = record.arrival_ms
-                self.next_position += 1
-                consumed = next_offset
-            if consumed == 0:
+            chunk = os.pread(self.fd, _chunk_length(self.fd, offset, file_size), offset)
+            found = StoredRecords(self.next_position)
+            consumed = decode_frames(chunk, 0, found, _UNBOUNDED, _UNBOUNDED)
+            if not found:
                 break
+            self._add_recovered(found, offset)
             offset += consumed
         self.size = self.durable_size = offset
         if offset < file_size:
@@ -211,63 +219,56 @@ class Segment:
             return False
         return intact
 
+    def _add_recovered(self, found: StoredRecords, offset: int) -> None:
+        """Index and extent of records found by a recovery scan at ``offset``."""
+        sizes = [
+            FRAME_OVERHEAD + len(key) + len(data)
+            for key, data in zip(found.partition_keys, found.datas, strict=True)
+        ]
+        offsets = list(accumulate(sizes[:-1], initial=0))
+        self.index.add_frames(found.first_position, offset, offsets, found.arrival_ms)
+        if self.next_position == self.start_position:
+            self.first_arrival_ms = found.arrival_ms[0]
+        self.last_arrival_ms = found.arrival_ms[-1]
+        self.next_position = found.next_position
+
     # -- reading -----------------------------------------------------------------------
 
-    def read(
-        self, position: int, max_records: int, max_bytes: int, allow_oversize: bool = True
-    ) -> list[StoredRecord]:
-        """Durable records of this segment from ``position``, within the given bounds.
-
-        With ``allow_oversize`` the first record is returned even if it alone passes
-        ``max_bytes``, so a reader always makes progress.
-        """
-        if position >= self.next_position or max_records <= 0:
-            return []
-        _, offset = self.index.floor_by_position(position)
-        return self._scan(
-            offset, max_records, max_bytes, lambda r: r.position >= position, allow_oversize
-        )
+    def read(self, out: StoredRecords, max_records: int, max_bytes: int) -> None:
+        """Append this segment's durable records from ``out.next_position`` to ``out``,
+        within the bounds ``decode_frames`` keeps."""
+        position = out.next_position
+        if position >= self.next_position or len(out) >= max_records:
+            return
+        indexed, offset = self.index.floor_by_position(position)
+        self._decode(offset, position - indexed, out, max_records, max_bytes)
 
     def first_position_at_time(self, arrival_ms: int) -> int | None:
         """First durable position arriving at or after ``arrival_ms`` in this segment."""
-        _, offset = self.index.floor_by_time(arrival_ms)
-        found = self._scan(offset, 1, 1, lambda r: r.arrival_ms >= arrival_ms, True)
-        return found[0].position if found else None
+        position, offset, bound = self.index.floor_by_time(arrival_ms)
+        count = (self.next_position if bound is None else bound + 1) - position
+        found = StoredRecords(position)
+        self._decode(offset, 0, found, count, _UNBOUNDED)
+        i = bisect_left(found.arrival_ms, arrival_ms)
+        return position + i if i < len(found) else None
 
-    def _scan(
-        self,
-        offset: int,
-        max_records: int,
-        max_bytes: int,
-        accept: Callable[[StoredRecord], bool],
-        allow_oversize: bool,
-    ) -> list[StoredRecord]:
-        out: list[StoredRecord] = []
-        total = 0
+    def _decode(
+        self, offset: int, skip: int, out: StoredRecords, max_records: int, max_bytes: int
+    ) -> None:
+        """Decode durable frames into ``out`` from ``offset``, after stepping over ``skip``
+        frames (the index is sparse: the records wanted may start a few frames later)."""
         fd = self._fd if self._fd is not None else os.open(self.path, os.O_RDONLY)
         try:
-            while offset < self.durable_size:
-                want = min(max(READ_CHUNK, _needed(fd, offset)), self.durable_size - offset)
-                chunk = os.pread(fd, want, offset)
-                consumed = 0
-                for next_offset, record in decode_frames(chunk):
-                    consumed = next_offset
-                    if not accept(record):
-                        continue
-                    size = len(record.data) + len(record.partition_key)
-                    if total + size > max_bytes and (out or not allow_oversize):
-                        return out
-                    out.append(record)
-                    total += size
-                    if len(out) >= max_records:
-                        return out
-                if consumed == 0:
-                    return out
-                offset += consumed
+            while offset < self.durable_size and len(out) < max_records:
+                chunk = os.pread(fd, _chunk_length(fd, offset, self.durable_size), offset)
+                start, skip = skip_frames(chunk, 0, skip)
+                end = start if skip else decode_frames(chunk, start, out, max_records, max_bytes)
+                if end == 0:
+                    return
+                offset += end
         finally:
             if fd != self._fd:
                 os.close(fd)
-        return out
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -278,7 +279,8 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _needed(fd: int, offset: int) -> int:
-    """Length of the frame at ``offset`` (so a chunk always holds at least one whole frame)."""
-    prefix = os.pread(fd, 8, offset)
-    return frame_length_at(prefix, 0) or 0
+def _chunk_length(fd: int, offset: int, limit: int) -> int:
+    """How much to read at ``offset``: a chunk holding at least the whole frame there (when
+    its length is sane), never past ``limit``."""
+    frame_length = frame_length_at(os.pread(fd, 8, offset), 0) or 0
+    return min(max(READ_CHUNK, frame_length), limit - offset)

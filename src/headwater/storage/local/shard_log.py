@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from headwater.storage.base import AppendResult, StoredRecord
+from headwater.storage.base import AppendResult, StoredRecords
 from headwater.storage.local.frames import encode_batch
 from headwater.storage.local.group_commit import GroupCommitter
 from headwater.storage.local.segment import Segment
@@ -117,7 +117,7 @@ class LocalShardLog:
         segment = self._active_segment()
         arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
         first = segment.next_position
-        frames, offsets = encode_batch(list(records), first, arrival_ms, codec)
+        frames, offsets = encode_batch(records, first, arrival_ms, codec)
         segment.write(frames, offsets, len(records), arrival_ms)
         end_offset, end_position = segment.size, segment.next_position
         # The write is on disk in the page cache; finish committing even if the caller goes
@@ -144,18 +144,11 @@ class LocalShardLog:
             await asyncio.wait_for(self._advanced.wait(), timeout_s)
         return self._end_position > position
 
-    def read(self, position: int, max_records: int, max_bytes: int) -> list[StoredRecord]:
-        position = max(position, self.start_position)
-        out: list[StoredRecord] = []
-        budget = max_bytes
-        for segment in self._segments_from(position):
-            got = segment.read(position, max_records - len(out), budget, allow_oversize=not out)
-            out.extend(got)
-            if not got:
-                break
-            position = got[-1].position + 1
-            budget -= sum(len(r.data) + len(r.partition_key) for r in got)
-            if len(out) >= max_records or budget <= 0 or position < segment.next_position:
+    def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
+        out = StoredRecords(max(position, self.start_position))
+        for segment in self._segments_from(out.first_position):
+            segment.read(out, max_records, max_bytes)
+            if len(out) >= max_records or out.next_position < segment.next_position:
                 break
         return out
 
