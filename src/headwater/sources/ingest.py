@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from headwater.asgi import accept_lifespan, send_json
 from headwater.client import (
     BufferFullError,
     KinesisClient,
@@ -153,13 +154,8 @@ class IngestApp:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await accept_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         try:
@@ -167,19 +163,7 @@ class IngestApp:
             headers: list[tuple[bytes, bytes]] = []
         except HttpError as error:
             status, answer, headers = error.status, {"error": error.message}, error.headers
-        body = _encode(answer)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *headers,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, answer, headers)
 
     async def _handle(self, scope, receive) -> tuple[int, Any]:
         path: str = scope["path"]

@@ -6,23 +6,15 @@ import asyncio
 from typing import Any
 from urllib.parse import unquote
 
-import msgspec
-
+from headwater.asgi import accept_lifespan, send_json
 from headwater.delivery.online.store import OnlineStore
-
-_encoder = msgspec.json.Encoder()
 
 
 def features_app(store: OnlineStore):
     async def app(scope: dict[str, Any], receive, send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await accept_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         parts = scope["path"].strip("/").split("/")
@@ -36,18 +28,7 @@ def features_app(store: OnlineStore):
                 status, body = 200, feature.as_dict()
             else:
                 body = {"message": f"no live value for {key!r} in {table!r}"}
-        data = _encoder.encode(body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
+        await send_json(send, status, body)
 
     return app
 
