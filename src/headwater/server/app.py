@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from headwater.server.kinesis_endpoint import (
     MAX_BODY_BYTES,
@@ -124,6 +125,12 @@ class HeadwaterApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         method: str = scope["method"]
+        if path == "/metrics" and method == "GET":
+            body = generate_latest(self.service.metrics.registry)
+            await _send(
+                send, Response(200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], body)
+            )
+            return
         if path.startswith(ADMIN_PREFIX):
             await _send(send, await self._admin(method, path, scope))
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from headwater.service import sequence
 from headwater.service.encryption import CODEC_AES_GCM, CODEC_PLAIN, KeyRing
 from headwater.service.hashing import HASH_KEY_MAX, hash_key_of
 from headwater.service.iterators import ITERATOR_TTL_MS, IteratorCodec, IteratorState
+from headwater.service.metrics import KinesisMetrics
 from headwater.service.model import Shard, Stream, shard_id_for
 from headwater.service.registry import StreamRegistry
 
@@ -41,10 +43,17 @@ def parse_explicit_hash_key(text: str | None) -> int | None:
 
 
 class RecordPlane:
-    def __init__(self, registry: StreamRegistry, iterators: IteratorCodec, keys: KeyRing) -> None:
+    def __init__(
+        self,
+        registry: StreamRegistry,
+        iterators: IteratorCodec,
+        keys: KeyRing,
+        metrics: KinesisMetrics,
+    ) -> None:
         self.registry = registry
         self.iterators = iterators
         self.keys = keys
+        self.metrics = metrics
 
     @property
     def _account(self) -> str:
@@ -73,6 +82,7 @@ class RecordPlane:
         sizes), and each shard's sequence numbers are left for the codec to render at once.
         With ``all_or_nothing`` (PutRecord) a throttled record raises instead of failing alone.
         """
+        started = time.perf_counter()
         registry = self.registry
         now = registry.clock.now_ms()
         results = PutResults(len(keys))
@@ -94,6 +104,10 @@ class RecordPlane:
             registry.begin_write(stream, batch.shard)
             registry.usage(stream, batch.shard).add(len(batch.indexes), batch.size)
         await asyncio.gather(*(self._append(stream, batch, now, results) for batch in batches))
+        for batch in batches:
+            self.metrics.put(stream, batch.shard, len(batch.indexes), batch.size)
+        operation = "PutRecord" if all_or_nothing else "PutRecords"
+        self.metrics.call(stream, operation, (time.perf_counter() - started) * 1000)
         return results
 
     def _admit(
@@ -111,6 +125,7 @@ class RecordPlane:
         for i, shard in enumerate(shards):
             if registry.throttle(stream, shard).try_write(len(datas[i]) + len(keys[i]), now):
                 continue
+            self.metrics.throttled_writes(stream, shard, 1)
             message = self._rate_exceeded(stream, shard)
             if all_or_nothing:
                 raise ProvisionedThroughputExceededException(message)
@@ -328,16 +343,20 @@ class RecordPlane:
         return Records(records.first_sequence_number, records.arrival_ms, keys, datas, encrypted)
 
     async def get_records(self, token: str, limit: int | None) -> dict:
+        started = time.perf_counter()
         stream, shard, position = self.open_iterator(token)
         registry = self.registry
         throttle = registry.throttle(stream, shard) if registry.config.limits.enabled else None
         if throttle is not None and not throttle.try_read_call(registry.clock.now_ms()):
+            self.metrics.throttled_read(stream)
             raise ProvisionedThroughputExceededException(self._rate_exceeded(stream, shard))
         batch = await self.read_batch(
             stream, shard, position, limit or MAX_RECORDS_PER_GET, MAX_BYTES_PER_GET
         )
         if throttle is not None:
             throttle.charge_read(batch.size)
+        self.metrics.read(stream, shard, len(batch.records), batch.size, batch.millis_behind)
+        self.metrics.call(stream, "GetRecords", (time.perf_counter() - started) * 1000)
         response: dict = {"Records": batch.records, "MillisBehindLatest": batch.millis_behind}
         if batch.at_end:
             response["ChildShards"] = child_shards(stream, shard)

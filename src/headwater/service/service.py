@@ -13,6 +13,7 @@ from headwater.service.config import ServiceConfig
 from headwater.service.consumers import ConsumerRegistry
 from headwater.service.encryption import KeyRing
 from headwater.service.iterators import IteratorCodec
+from headwater.service.metrics import KinesisMetrics
 from headwater.service.model import Stream
 from headwater.service.records import HOUR_MS, RecordPlane
 from headwater.service.registry import StreamRegistry
@@ -41,7 +42,10 @@ class StreamService:
         self.registry = StreamRegistry(storage, self.clock, self.config)
         self.signer = TokenSigner(self._token_key())
         self.keys = KeyRing(self.config.kms_keys, storage.metadata)
-        self.records = RecordPlane(self.registry, IteratorCodec(self.signer), self.keys)
+        self.metrics = KinesisMetrics()
+        self.records = RecordPlane(
+            self.registry, IteratorCodec(self.signer), self.keys, self.metrics
+        )
         self.resharder = Resharder(self.registry)
         self.consumers = ConsumerRegistry(self.registry, self.config.consumer_delay_ms)
         self.subscriptions = Subscriptions(self.records, self.consumers)
