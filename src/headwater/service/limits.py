@@ -108,7 +108,7 @@ class ShardThrottle:
 
 
 class ShardUsage:
-    """Records and bytes written to a shard since the last sample (for on-demand scaling)."""
+    """Records and bytes offered to a shard since the last sample (for on-demand scaling)."""
 
     __slots__ = ("bytes", "records")
 

@@ -126,6 +126,9 @@ class RecordPlane:
             if registry.throttle(stream, shard).try_write(len(datas[i]) + len(keys[i]), now):
                 continue
             self.metrics.throttled_writes(stream, shard, 1)
+            # Refused records are demand too: on-demand scaling sizes shards by what writers
+            # want, not only by what the limit let through.
+            registry.usage(stream, shard).add(1, len(datas[i]) + len(keys[i]))
             message = self._rate_exceeded(stream, shard)
             if all_or_nothing:
                 raise ProvisionedThroughputExceededException(message)

@@ -47,7 +47,7 @@ class SQLiteLeaseStore(SqlLeaseStore):
         connection = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
-        connection.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         for statement in self.DDL:
             connection.execute(statement)
@@ -77,3 +77,16 @@ class SQLiteLeaseStore(SqlLeaseStore):
 
     async def _run(self, sql: str, params: dict[str, Any]) -> list[tuple]:
         return await self._call(self._execute, sql, params)
+
+
+def _enable_wal(connection: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL. Workers starting together race for the lock this needs, and SQLite
+    answers "database is locked" at once rather than waiting, so retry briefly (bounded)."""
+    for attempt in range(attempts):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
