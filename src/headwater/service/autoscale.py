@@ -1,6 +1,7 @@
 """On-demand capacity: split hot shards, merge cold neighbours, for ON_DEMAND streams.
 
-Every ``on_demand_interval_s`` each open shard's write rate is compared with its write limit
+Every ``on_demand_interval_s`` each open shard's write demand (accepted and throttled
+records) is compared with its write limit
 (AWS' per-shard rates, scaled by the limits multiplier). A shard above the split threshold for
 ``on_demand_sustain_s`` is split at the middle of its hash range; two adjacent shards both below
 the merge threshold for ``on_demand_merge_after_s`` are merged. One action per stream per pass
