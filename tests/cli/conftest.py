@@ -56,18 +56,6 @@ def cli() -> Callable[..., Result]:
     return run
 
 
-def poll_until(condition: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``condition`` until it returns something truthy, or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def make_stream(kinesis, stream_name: str) -> Callable[[int], str]:
     """Create the test's stream with N shards through boto3 (not through the CLI)."""

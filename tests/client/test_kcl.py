@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from headwater.client.kcl.properties import KclSettings, parse_properties
-from tests.client.conftest import poll_until
+from tests.support.waiting import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).parent / "kcl_app"

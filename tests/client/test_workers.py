@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from headwater.client.producer import ProducerConfig, SyncProducer
-from tests.client.conftest import poll_until
+from tests.support.waiting import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
 APPLICATION = "workers-test"

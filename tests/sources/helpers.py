@@ -10,24 +10,18 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from tests.support.waiting import poll_until
 
 T = TypeVar("T")
 
 
 def poll(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.25) -> T:
-    """Call ``check`` until it returns something truthy, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
-        time.sleep(interval)
+    """The shared poll at the sources' pace (their processes take a moment to react)."""
+    return poll_until(check, timeout, interval=interval)
 
 
 def create_stream(kinesis, name: str, shards: int = 1) -> str:
