@@ -11,6 +11,7 @@ Conditions and Not* elements are refused when a policy is stored, rather than ig
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -56,8 +57,12 @@ def _principals(value: object) -> tuple[str, ...]:
     raise InvalidArgumentException('Policy element Principal must be "*" or {"AWS": ...}.')
 
 
-def parse_policy(text: str) -> list[Statement]:
-    """Statements of a policy document; malformed or unsupported documents are refused."""
+@functools.lru_cache(maxsize=256)
+def parse_policy(text: str) -> tuple[Statement, ...]:
+    """Statements of a policy document; malformed or unsupported documents are refused.
+
+    Cached: a stored policy is checked on every call to its stream, parsed once.
+    """
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise InvalidArgumentException(f"Policy exceeds {MAX_POLICY_BYTES} bytes.")
     try:
@@ -89,11 +94,11 @@ def parse_policy(text: str) -> list[Statement]:
                 resources=_strings(item.get("Resource"), "Resource"),
             )
         )
-    return statements
+    return tuple(statements)
 
 
 def enforce(
-    statements: list[Statement], principals: tuple[str, ...], action: str, resource: str
+    statements: tuple[Statement, ...], principals: tuple[str, ...], action: str, resource: str
 ) -> None:
     """Refuse the call if a Deny statement of the policy on ``resource`` matches it."""
     for statement in statements:
