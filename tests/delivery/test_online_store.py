@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import signal
 import subprocess
 import sys
@@ -124,6 +127,7 @@ async def test_delivery_feeds_online_store(server, kinesis, stream_name, tmp_pat
         {"card": "a", "amount": 2, "ts": now - 20},  # arrives last, older by event time
         {"card": "b", "amount": 7, "ts": now - 5},
         b"garbage",
+        {"amount": 9, "ts": now - 1},  # no card: no key
     ]
     put_json(kinesis, stream_name, events, key=lambda i: f"p{i}")  # spread over shards
     settings = DeliveryStream(
@@ -131,6 +135,8 @@ async def test_delivery_feeds_online_store(server, kinesis, stream_name, tmp_pat
         stream=stream_name,
         kind="online_store",
         online_store=OnlineStoreTarget(spec, table, "card", ttl=3600),
+        destination=str(tmp_path / "lake"),  # where failed records go (the error prefix)
+        error_prefix="errors/!{error}/",
         event_time_field="ts",
         buffer_interval=0.3,
         failover_time=3.0,
@@ -139,12 +145,23 @@ async def test_delivery_feeds_online_store(server, kinesis, stream_name, tmp_pat
 
     def done() -> bool:
         a, b = store.get(table, "a"), store.get(table, "b")
-        return a is not None and b is not None and a.value["amount"] == 3
+        failed = sorted((tmp_path / "lake" / "errors").rglob("*.jsonl.gz"))
+        return a is not None and b is not None and a.value["amount"] == 3 and len(failed) == 2
 
     try:
         await run_until([settings], server.endpoint, tmp_path / "l.sqlite", done)
         assert store.get(table, "a").value["amount"] == 3
         assert store.get(table, "b").value["amount"] == 7
+        errors = {
+            path.parent.name: [
+                json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()
+            ]
+            for path in (tmp_path / "lake" / "errors").rglob("*.jsonl.gz")
+        }
+        assert sorted(errors) == ["Malformed", "MissingKey"]
+        assert base64.b64decode(errors["Malformed"][0]["rawData"]) == b"garbage"
+        assert json.loads(base64.b64decode(errors["MissingKey"][0]["rawData"]))["amount"] == 9
+        assert "card" in errors["MissingKey"][0]["errorMessage"]
     finally:
         if backend == "redis":
             for key in store.redis.scan_iter(f"headwater:features:{table}:*"):

@@ -12,6 +12,7 @@ import typer
 from headwater.cli.commands import register_client_commands
 from headwater.client.kcl.command import kcl_command
 from headwater.delivery.cli import register_delivery_commands
+from headwater.examples.cli import register_example_commands
 from headwater.server.runner import InsecureBindError, ServerSettings, serve
 from headwater.service.config import ServiceConfig
 from headwater.service.encryption import load_key_file
@@ -142,6 +143,7 @@ def serve_command(
 app.command("kcl")(kcl_command)
 register_client_commands(app)
 register_source_commands(app)
+register_example_commands(app)
 register_delivery_commands(app)
 
 

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 from headwater.delivery.config import DeliveryStream
+from headwater.delivery.error_objects import as_prefix, object_name, write_errors
 from headwater.delivery.formats import EXTENSIONS, Schema, TypeConflict, encode_jsonl
 from headwater.delivery.formats import encode_parquet as _encode_parquet
 from headwater.delivery.paths import PartitionError, render
-from headwater.delivery.processor import Destination, Prepared, position_text
+from headwater.delivery.processor import Destination, Prepared
 from headwater.delivery.sink import open_sink
 
 log = logging.getLogger(__name__)
-
-
-def _prefix(template: str) -> str:
-    return template if not template or template.endswith("/") else template + "/"
-
-
-def error_row(item: Prepared) -> dict[str, Any]:
-    record = item.record
-    arrival = record.arrival_time or datetime.fromtimestamp(0, UTC)
-    return {
-        "errorCode": item.error_code,
-        "errorMessage": item.error,
-        "rawData": base64.b64encode(record.data).decode(),
-        "partitionKey": record.partition_key,
-        "shardId": record.shard_id,
-        "sequenceNumber": record.sequence_number,
-        "subSequenceNumber": record.sub_sequence_number,
-        "approximateArrivalTimestamp": int(arrival.timestamp() * 1000),
-    }
 
 
 class FilesDestination(Destination):
@@ -61,13 +41,6 @@ class FilesDestination(Destination):
         sequence, sub = intent["last"]
         return int(sequence), int(sub)
 
-    def _name(self, prefix: str, shard_id: str, items: list[Prepared], extension: str) -> str:
-        first, last = items[0].record, items[-1].record
-        return (
-            f"{prefix}{self.settings.name}-{shard_id}-"
-            f"{position_text(first)}-{position_text(last)}.{extension}"
-        )
-
     def write(self, shard_id: str, batch: list[Prepared]) -> None:
         if not batch:
             return
@@ -88,7 +61,7 @@ class FilesDestination(Destination):
                     errors.append(item)
                 continue
             try:
-                prefix = _prefix(render(self.settings.prefix, item.event_time, item.value))
+                prefix = as_prefix(render(self.settings.prefix, item.event_time, item.value))
             except PartitionError as error:
                 item.error, item.error_code = str(error), "Partitioning"
                 errors.append(item)
@@ -109,8 +82,8 @@ class FilesDestination(Destination):
                 if self.schema is not None
                 else encode_jsonl(rows)
             )
-            self.sink.commit(self._name(prefix, shard_id, items, extension), data)
-        self._write_errors(shard_id, errors)
+            self.sink.commit(object_name(self.settings, prefix, shard_id, items, extension), data)
+        write_errors(self.sink, self.settings, shard_id, errors)
 
     def _parquet(
         self, shard_id: str, groups: dict[str, list[Prepared]], errors: list[Prepared]
@@ -139,13 +112,3 @@ class FilesDestination(Destination):
                 out[prefix] = (kept, rows)
         errors.sort(key=lambda item: item.record.position)
         return out
-
-    def _write_errors(self, shard_id: str, errors: list[Prepared]) -> None:
-        groups: dict[str, list[Prepared]] = defaultdict(list)
-        for item in errors:
-            arrival = item.record.arrival_time or datetime.fromtimestamp(0, UTC)
-            prefix = _prefix(render(self.settings.error_prefix, arrival, None, item.error_code))
-            groups[prefix].append(item)
-        for prefix, items in groups.items():
-            rows = [error_row(item) for item in items]
-            self.sink.commit(self._name(prefix, shard_id, items, "jsonl.gz"), encode_jsonl(rows))
