@@ -1,8 +1,11 @@
-"""``headwater consumers list|register|deregister``."""
+"""``headwater consumers list|register|deregister|lag``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+from headwater.client import Consumer, ConsumerConfig, RecordProcessorBase, open_lease_store
 
 
 def test_register_list_deregister(cli, kinesis, make_stream) -> None:
@@ -41,3 +44,72 @@ def test_register_list_deregister(cli, kinesis, make_stream) -> None:
     assert missing.exit_code == 1
     assert missing.stderr.startswith("error: not found: ")
     assert "dashboard" in missing.stderr
+
+
+class _CheckpointEverything(RecordProcessorBase):
+    def __init__(self, seen: list[str]) -> None:
+        self.seen = seen
+
+    async def process_records(self, batch) -> None:
+        self.seen.extend(record.sequence_number for record in batch.records)
+        if batch.records:
+            await batch.checkpointer.checkpoint()
+
+
+async def _consume(server, stream: str, leases: str, count: int) -> None:
+    seen: list[str] = []
+    consumer = Consumer(
+        stream,
+        "lag-app",
+        processor_factory=lambda: _CheckpointEverything(seen),
+        config=ConsumerConfig(idle_time_between_reads=0.05, failover_time=3.0),
+        lease_store=open_lease_store(leases),
+        endpoint_url=server.endpoint,
+        region="us-east-1",
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while len(seen) < count:
+                await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()
+
+
+def test_lag_from_checkpoints(cli, server, kinesis, make_stream, tmp_path) -> None:
+    stream = make_stream(2)
+    leases = str(tmp_path / "leases.sqlite")
+    entries = [{"Data": b"x", "PartitionKey": f"k{i}"} for i in range(6)]
+    assert kinesis.put_records(StreamName=stream, Records=entries)["FailedRecordCount"] == 0
+    asyncio.run(_consume(server, stream, leases, 6))
+
+    caught_up = cli("consumers", "lag", stream, "lag-app", "--lease-store", leases, "--json")
+    assert caught_up.exit_code == 0, caught_up.output
+    rows = json.loads(caught_up.stdout)
+    assert len(rows) == 2
+    assert all(row["millis_behind"] == 0 and not row["finished"] for row in rows)
+
+    # New records on the first shard only, then 5 s pass: that shard is 5 s behind.
+    first = rows[0]["shard_id"]
+    kinesis.put_records(
+        StreamName=stream,
+        Records=[{"Data": b"y", "PartitionKey": "k", "ExplicitHashKey": "0"}] * 3,
+    )
+    server.advance_clock(5000)
+    behind = json.loads(
+        cli("consumers", "lag", stream, "lag-app", "--lease-store", leases, "--json").stdout
+    )
+    by_shard = {row["shard_id"]: row["millis_behind"] for row in behind}
+    assert by_shard.pop(first) >= 5000
+    assert list(by_shard.values()) == [0]
+
+    table = cli("consumers", "lag", stream, "lag-app", "--lease-store", leases)
+    assert first in table.stdout and " s" in table.stdout
+
+    unknown = cli("consumers", "lag", stream, "no-such-app", "--lease-store", leases)
+    assert unknown.exit_code == 0
+    assert "no leases of no-such-app" in unknown.stdout
+
+    missing = cli("consumers", "lag", "no-such-stream", "lag-app", "--lease-store", leases)
+    assert missing.exit_code == 1
+    assert "stream 'no-such-stream' not found" in missing.stderr

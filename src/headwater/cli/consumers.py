@@ -1,7 +1,9 @@
-"""``headwater consumers list|register|deregister STREAM``: enhanced fan-out consumers."""
+"""``headwater consumers``: enhanced fan-out consumers, and applications' lag from checkpoints."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +22,8 @@ from headwater.cli.common import (
     stdout_console,
     to_json,
 )
+from headwater.client import KinesisClient, open_lease_store
+from headwater.client.consumer.lag import ShardLag, shard_lags
 
 app = typer.Typer(
     help="List, register and deregister a stream's enhanced fan-out consumers.",
@@ -151,3 +155,58 @@ def deregister(
                 timeout,
             )
     typer.echo(f"deregistered consumer {name}")
+
+
+@app.command("lag")
+def lag(
+    stream: Annotated[str, typer.Argument(help="Stream name.")],
+    application: Annotated[str, typer.Argument(help="The consumer application's name.")],
+    lease_store: Annotated[
+        str,
+        typer.Option(help="The application's lease store: a SQLite path or postgresql:// URL."),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = (
+        False
+    ),
+    endpoint_url: EndpointOption = DEFAULT_ENDPOINT,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """How far a KCL-style application is behind, per shard, from its checkpoints."""
+    with connect(endpoint_url, region, profile, stream=stream) as api:
+        api.summary(stream)  # a missing stream or server fails here, with a clear message
+        lags = asyncio.run(_application_lag(api, stream, application, lease_store, profile))
+    if as_json:
+        typer.echo(to_json([dataclasses.asdict(shard) for shard in lags], indent=2))
+        return
+    console = stdout_console()
+    if not lags:
+        console.print(f"no leases of {application} on {stream} in {lease_store}", markup=False)
+        return
+    table = Table(title=f"{application} on {stream}")
+    for column in ("shard", "owner", "checkpoint", "behind"):
+        table.add_column(column, overflow="fold")
+    for shard in lags:
+        behind = "done" if shard.finished else _millis(shard.millis_behind)
+        table.add_row(shard.shard_id, shard.owner or "-", shard.checkpoint, behind)
+    console.print(table)
+
+
+def _millis(value: int | None) -> str:
+    if value is None:
+        return "unknown (trimmed?)"
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value} ms"
+
+
+async def _application_lag(
+    api: Api, stream: str, application: str, location: str, profile: str | None
+) -> list[ShardLag]:
+    store = open_lease_store(location)
+    await store.open()
+    try:
+        async with KinesisClient(
+            endpoint_url=api.endpoint, region=api.region, profile=profile
+        ) as client:
+            return await shard_lags(client, store, application, stream)
+    finally:
+        await store.close()
