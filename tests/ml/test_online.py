@@ -149,3 +149,92 @@ def test_kill_9_learns_every_record_exactly_once(
         by_id[s["id"]].add(s["score"])
     assert all(len(values) == 1 for values in by_id.values()), "repeats must be identical"
     assert max(Counter(s["id"] for s in scores).values()) <= 2
+
+
+def _learner_config(tmp_path: Path, server: HeadwaterServer, stream: str, output: str) -> Path:
+    config = tmp_path / "learner.toml"
+    config.write_text(
+        f"""
+[kinesis]
+endpoint_url = "{server.endpoint}"
+lease_store = "leases.sqlite"
+
+[learner]
+stream = "{stream}"
+application = "{stream}-model"
+model = "headwater.examples.fraud:new_fraud_state"
+label_field = "is_fraud"
+id_field = "transaction_id"
+entity_field = "card_id"
+time_field = "ts"
+output_stream = "{output}"
+online_store = "online.sqlite"
+checkpoint_records = 50
+"""
+    )
+    return config
+
+
+@pytest.mark.slow
+def test_learn_command_runs_until_sigterm_and_saves_its_state(
+    server: HeadwaterServer, kinesis, stream_name: str, tmp_path: Path
+) -> None:
+    from itertools import islice
+
+    from headwater.sources.simulators import payments
+
+    output = f"{stream_name}-scores"
+    for name in (stream_name, output):
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        kinesis.get_waiter("stream_exists").wait(
+            StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
+        )
+    events = [record for _, record in islice(payments(3, 1_700_000_000.0), 300)]
+    answer = kinesis.put_records(
+        StreamName=stream_name,
+        Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["card_id"]} for e in events],
+    )
+    assert answer["FailedRecordCount"] == 0
+    config = _learner_config(tmp_path, server, stream_name, output)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headwater", "learn", str(config), "--log-level", "warning"],
+        cwd=ROOT,
+    )
+    try:
+        poll_until(
+            lambda: len(read_stream(output, endpoint_url=server.endpoint)) >= 300,
+            timeout=60,
+            what="300 scores",
+            interval=0.3,
+        )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with open(tmp_path / f"{stream_name}-model.state.pickle", "rb") as file:
+        assert pickle.load(file).learned == 300
+    store = open_store(f"sqlite:///{tmp_path / 'online.sqlite'}")
+    try:
+        assert store.get("scores", events[-1]["card_id"]) is not None
+    finally:
+        store.close()
+
+
+def test_learn_command_refuses_a_bad_config(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from headwater.cli.main import app
+
+    config = tmp_path / "learner.toml"
+    config.write_text('[learner]\nstream = "s"\n')
+    result = CliRunner().invoke(app, ["learn", str(config)])
+    assert result.exit_code == 2
+    assert "[learner] needs application, label_field, id_field, model" in result.output
+    config.write_text(
+        '[learner]\nstream = "s"\napplication = "a"\nlabel_field = "y"\nid_field = "id"\n'
+        'model = "no_such_module:new_state"\n'
+    )
+    result = CliRunner().invoke(app, ["learn", str(config)])
+    assert result.exit_code == 2
+    assert "no_such_module" in result.output

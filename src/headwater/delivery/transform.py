@@ -8,12 +8,12 @@ objects.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from headwater.client import Record
+from headwater.plugins import load_callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +36,4 @@ Transform = Callable[[Record], Outcome]
 
 
 def load_transform(spec: str) -> Transform:
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"transform must be 'module:function', got {spec!r}")
-    function = getattr(importlib.import_module(module_name), attr)
-    if not callable(function):
-        raise ValueError(f"{spec} is not callable")
-    return function
+    return load_callable(spec, "transform")

@@ -1,4 +1,4 @@
-"""``headwater example ...``: the runnable examples."""
+"""``headwater example ...`` (runnable examples) and ``headwater learn`` (online learning)."""
 
 from __future__ import annotations
 
@@ -37,5 +37,35 @@ def fraud_command(
     Console().print(table)
 
 
+def learn_command(
+    config: Annotated[Path, typer.Argument(help="TOML file: [kinesis] and [learner].")],
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Learn a stream online (predict, then learn): scores to a stream and the online store."""
+    import sys
+
+    from headwater.ml.learn_config import LearnConfigError, load_learn_config
+    from headwater.ml.online import OnlineLearner
+    from headwater.plugins import load_callable
+    from headwater.sources.runner import configure_logging, run_until_signal
+
+    configure_logging(log_level)
+    sys.path.insert(0, str(config.resolve().parent))  # model modules beside the config file
+    try:
+        settings = load_learn_config(config)
+        new_state = load_callable(settings.model, "model")
+        learner = OnlineLearner(
+            settings.settings,
+            new_state,
+            lease_store=settings.lease_store,
+            endpoint_url=settings.endpoint_url,
+            region=settings.region,
+        )
+    except (LearnConfigError, ImportError, AttributeError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+    run_until_signal(learner.run, learner.stop)
+
+
 def register_example_commands(app: typer.Typer) -> None:
     app.add_typer(example_app, name="example")
+    app.command("learn")(learn_command)
