@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from headwater.dashboard import Dashboard
+from headwater.dashboard.routes import PREFIX as DASHBOARD_PREFIX
 from headwater.server.kinesis_endpoint import (
     MAX_BODY_BYTES,
     KinesisEndpoint,
@@ -88,17 +90,28 @@ def _json(status: int, value: object) -> Response:
 
 
 class HeadwaterApp:
-    """Serves the Kinesis API at any path, plus a few admin routes under /_headwater/."""
+    """Serves the Kinesis API at any path, plus a few admin routes under /_headwater/ and,
+    unless disabled, the dashboard (``GET /`` from a browser and /_dashboard/)."""
 
     def __init__(
         self,
         service: StreamService,
         endpoint: KinesisEndpoint,
         dev_clock: AdjustableClock | None = None,
+        *,
+        dashboard: bool = True,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         self.service = service
         self.endpoint = endpoint
         self.dev_clock = dev_clock
+        self.dashboard = Dashboard(service, credentials) if dashboard else None
+
+    def end_event_streams(self) -> None:
+        """Call as shutdown begins: open dashboard pages would otherwise hold the drain of
+        connections for the whole graceful timeout."""
+        if self.dashboard is not None:
+            self.dashboard.hub.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -116,8 +129,12 @@ class HeadwaterApp:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                if self.dashboard is not None:
+                    self.dashboard.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.dashboard is not None:
+                    await self.dashboard.close()
                 await self.service.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -135,6 +152,12 @@ class HeadwaterApp:
             await _send(send, await self._admin(method, path, scope))
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        # Kinesis calls are POSTs to "/": they skip the dashboard without a header lookup.
+        if self.dashboard is not None and (method == "GET" or path.startswith(DASHBOARD_PREFIX)):
+            by_name = dict(headers)
+            if self.dashboard.serves(method, path, by_name):
+                await self._dashboard(self.dashboard, scope, receive, send, by_name)
+                return
         declared = _declared_length(headers)
         body = await _read_body(receive, declared, MAX_BODY_BYTES)
         raw_path = scope.get("raw_path") or path.encode()
@@ -150,6 +173,17 @@ class HeadwaterApp:
             return
         # An oversized body was not read to its end: the connection cannot be reused.
         await _send(send, response, close=body is None)
+
+    @staticmethod
+    async def _dashboard(
+        dashboard: Dashboard, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+    ) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        response = await dashboard.handle(scope["method"], scope["path"], query, headers)
+        if isinstance(response, StreamingResponse):
+            await _stream(receive, send, response)
+        else:
+            await _send(send, response)
 
     async def _admin(self, method: str, path: str, scope: Scope) -> Response:
         route = path[len(ADMIN_PREFIX) :]
