@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from headwater.client import Consumer, ConsumerConfig, RecordProcessorBase, open_lease_store
+from tests.support.consuming import consume
 
 
 def test_register_list_deregister(cli, kinesis, make_stream) -> None:
@@ -46,42 +46,12 @@ def test_register_list_deregister(cli, kinesis, make_stream) -> None:
     assert "dashboard" in missing.stderr
 
 
-class _CheckpointEverything(RecordProcessorBase):
-    def __init__(self, seen: list[str]) -> None:
-        self.seen = seen
-
-    async def process_records(self, batch) -> None:
-        self.seen.extend(record.sequence_number for record in batch.records)
-        if batch.records:
-            await batch.checkpointer.checkpoint()
-
-
-async def _consume(server, stream: str, leases: str, count: int) -> None:
-    seen: list[str] = []
-    consumer = Consumer(
-        stream,
-        "lag-app",
-        processor_factory=lambda: _CheckpointEverything(seen),
-        config=ConsumerConfig(idle_time_between_reads=0.05, failover_time=3.0),
-        lease_store=open_lease_store(leases),
-        endpoint_url=server.endpoint,
-        region="us-east-1",
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while len(seen) < count:
-                await asyncio.sleep(0.05)
-    finally:
-        await consumer.stop()
-
-
 def test_lag_from_checkpoints(cli, server, kinesis, make_stream, tmp_path) -> None:
     stream = make_stream(2)
     leases = str(tmp_path / "leases.sqlite")
     entries = [{"Data": b"x", "PartitionKey": f"k{i}"} for i in range(6)]
     assert kinesis.put_records(StreamName=stream, Records=entries)["FailedRecordCount"] == 0
-    asyncio.run(_consume(server, stream, leases, 6))
+    asyncio.run(consume(server.endpoint, stream, "lag-app", leases, 6))
 
     caught_up = cli("consumers", "lag", stream, "lag-app", "--lease-store", leases, "--json")
     assert caught_up.exit_code == 0, caught_up.output

@@ -122,6 +122,7 @@ class Dashboard:
                     "rates": rates,
                     "iterator_age_ms": lags.iterator_age_ms.get(name),
                     "consumers_behind_ms": lags.consumers_ms.get(name, {}),
+                    "applications_behind_ms": lags.applications_ms.get(name, {}),
                 }
                 for name, rates in self.sampler.latest.items()
             },

@@ -45,6 +45,8 @@ class Lags:
 
     iterator_age_ms: dict[str, float]  # stream -> GetRecords.IteratorAgeMilliseconds
     consumers_ms: dict[str, dict[str, float]]  # stream -> consumer -> MillisBehindLatest
+    # stream -> consumer application -> its most lagging shard, from checkpoints
+    applications_ms: dict[str, dict[str, float]]
 
 
 class RateSampler:
@@ -107,4 +109,10 @@ class RateSampler:
             for sample in family.samples:
                 by_stream = consumers.setdefault(sample.labels["stream"], {})
                 by_stream[sample.labels["consumer"]] = sample.value
-        return Lags(_per_stream(self.metrics.iterator_age), consumers)
+        applications: dict[str, dict[str, float]] = {}
+        for family in self.metrics.application_behind.collect():
+            for sample in family.samples:
+                by_stream = applications.setdefault(sample.labels["stream"], {})
+                name = sample.labels["application"]
+                by_stream[name] = max(by_stream.get(name, 0.0), sample.value)
+        return Lags(_per_stream(self.metrics.iterator_age), consumers, applications)

@@ -56,6 +56,14 @@ class KinesisMetrics:
             ("stream", "consumer"),
             registry=self.registry,
         )
+        # Set from outside the service: consumer applications' lag from their checkpoints
+        # (``headwater.client.consumer.lag_metrics.LagWatcher``, ``serve --lag-lease-store``).
+        self.application_behind = Gauge(
+            "kinesis_application_MillisBehindLatest",
+            "How long the oldest unprocessed record of a shard has waited (from checkpoints)",
+            ("application", "stream", "shard"),
+            registry=self.registry,
+        )
         self.shard_incoming_bytes = counter("kinesis_shard_IncomingBytes", "Bytes put", shard)
         self.shard_incoming_records = counter("kinesis_shard_IncomingRecords", "Records put", shard)
         self.shard_write_throttled = counter(

@@ -20,10 +20,12 @@ export function renderStreams(tbody, streams, rates, selected) {
   }));
 }
 
-/** Enhanced fan-out consumers with MillisBehindLatest, plus GetRecords readers' iterator age. */
+/** Enhanced fan-out consumers with MillisBehindLatest, consumer applications' lag from their
+ * checkpoints (when the server watches their lease stores), and GetRecords readers' iterator age. */
 export function renderConsumers(tbody, stream, lag) {
   const behind = lag?.consumers_behind_ms ?? {};
-  const values = [...Object.values(behind), lag?.iterator_age_ms ?? 0];
+  const applications = lag?.applications_behind_ms ?? {};
+  const values = [...Object.values(behind), ...Object.values(applications), lag?.iterator_age_ms ?? 0];
   const scale = Math.max(1000, ...values);
   const bar = (ms) => el("span", { class: "lag-bar", style: `width:${Math.max(2, (80 * ms) / scale)}px` });
   const behindCell = (ms) => el("td", { class: "num" }, ...(ms == null ? ["–"] : [bar(ms), millis(ms)]));
@@ -31,6 +33,12 @@ export function renderConsumers(tbody, stream, lag) {
     el("td", { text: c.name }),
     el("td", {}, el("span", { class: `badge ${c.status}`, text: c.status })),
     behindCell(behind[c.name])));
+  for (const [name, ms] of Object.entries(applications)) {
+    rows.push(el("tr", { "data-application": name },
+      el("td", { text: name }),
+      el("td", {}, el("span", { class: "badge", text: "checkpoints" })),
+      behindCell(ms)));
+  }
   rows.push(el("tr", {},
     el("td", { text: "GetRecords readers" }),
     el("td", {}, el("span", { class: "badge", text: "polling" })),

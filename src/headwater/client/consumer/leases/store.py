@@ -30,6 +30,8 @@ class LeaseStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def list_scopes(self) -> list[LeaseScope]: ...
+
     async def list_leases(self, scope: LeaseScope) -> list[Lease]: ...
 
     async def create_lease(
@@ -92,6 +94,13 @@ class SqlLeaseStore:
     async def _one(self, template: str, scope: LeaseScope, **params: Any) -> Lease | None:
         rows = await self._rows(template, scope, **params)
         return _lease(rows[0]) if rows else None
+
+    async def list_scopes(self) -> list[LeaseScope]:
+        """Every (application, stream) with leases in this store."""
+        rows = await self._run(
+            f"SELECT DISTINCT application, stream FROM {TABLE} ORDER BY application, stream", {}
+        )
+        return [LeaseScope(application, stream) for application, stream in rows]
 
     async def list_leases(self, scope: LeaseScope) -> list[Lease]:
         rows = await self._rows(
