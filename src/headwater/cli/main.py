@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from headwater.analytics.cli import register_analytics_commands
 from headwater.cli.commands import register_client_commands
 from headwater.client.kcl.command import kcl_command
 from headwater.delivery.cli import register_delivery_commands
@@ -143,6 +144,7 @@ def serve_command(
 app.command("kcl")(kcl_command)
 register_client_commands(app)
 register_source_commands(app)
+register_analytics_commands(app)
 register_example_commands(app)
 register_delivery_commands(app)
 
