@@ -26,7 +26,7 @@ async def test_append_assigns_consecutive_positions_and_reads_back(tmp_path: Pat
     first = await log.append(_records(10), 1000)
     second = await log.append(_records(5, tag="s"), 1001)
     assert (first.first_position, second.first_position) == (0, 10)
-    got = log.read(0, 100, 1 << 30)
+    got = await log.read(0, 100, 1 << 30)
     assert (got.first_position, got.next_position) == (0, 15)
     assert got.partition_keys[10] == b"s0" and got.arrival_ms[10] == 1001
     assert log.end_position == 15
@@ -35,12 +35,12 @@ async def test_append_assigns_consecutive_positions_and_reads_back(tmp_path: Pat
 async def test_reads_respect_count_and_byte_bounds(tmp_path: Path) -> None:
     log = await _open(tmp_path)
     await log.append(_records(100, size=1000), 1)
-    assert len(log.read(0, 7, 1 << 30)) == 7
-    bounded = log.read(0, 100, 10_000)
+    assert len(await log.read(0, 7, 1 << 30)) == 7
+    bounded = await log.read(0, 100, 10_000)
     assert 1 <= len(bounded) <= 10
     assert bounded.size == sum(map(len, bounded.datas + bounded.partition_keys)) <= 10_000
     # one oversized record is still returned so readers make progress
-    assert len(log.read(0, 100, 10)) == 1
+    assert len(await log.read(0, 100, 10)) == 1
 
 
 async def test_arrival_time_never_goes_backwards(tmp_path: Path) -> None:
@@ -59,10 +59,10 @@ async def test_segments_roll_and_recover_from_saved_indexes(tmp_path: Path) -> N
     assert len(list(tmp_path.glob("*.idx"))) == len(list(tmp_path.glob("*.seg"))) - 1
     reopened = await _open(tmp_path, segment_bytes=64 * 1024)
     assert reopened.end_position == 800
-    got = reopened.read(0, 10_000, 1 << 30)
+    got = await reopened.read(0, 10_000, 1 << 30)
     assert (got.first_position, got.next_position) == (0, 800)
     assert got.partition_keys[799] == b"b39-19"
-    one = reopened.read(555, 1, 1 << 30)
+    one = await reopened.read(555, 1, 1 << 30)
     assert (one.first_position, len(one), one.partition_keys[0]) == (555, 1, b"b27-15")
 
 
@@ -70,10 +70,10 @@ async def test_position_at_time_finds_first_record_at_or_after(tmp_path: Path) -
     log = await _open(tmp_path, segment_bytes=32 * 1024)
     for batch in range(50):
         await log.append(_records(10, size=300), 1000 + batch * 10)
-    assert log.position_at_time(0) == 0
-    assert log.position_at_time(1000 + 25 * 10) == 250
-    assert log.position_at_time(1000 + 25 * 10 - 3) == 250
-    assert log.position_at_time(10**12) == log.end_position
+    assert await log.position_at_time(0) == 0
+    assert await log.position_at_time(1000 + 25 * 10) == 250
+    assert await log.position_at_time(1000 + 25 * 10 - 3) == 250
+    assert await log.position_at_time(10**12) == log.end_position
 
 
 async def test_torn_tail_is_truncated_on_recovery(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ async def test_torn_tail_is_truncated_on_recovery(tmp_path: Path) -> None:
     assert reopened.end_position == 10
     assert segment.stat().st_size == intact_size
     await reopened.append(_records(1), 2)
-    assert reopened.read(0, 100, 1 << 30).next_position == 11
+    assert (await reopened.read(0, 100, 1 << 30)).next_position == 11
 
 
 async def test_corrupted_record_cuts_the_log_at_that_record(tmp_path: Path) -> None:
@@ -114,8 +114,8 @@ async def test_trim_drops_whole_expired_segments_only(tmp_path: Path) -> None:
     after = len(list(tmp_path.glob("*.seg")))
     assert after < before
     assert log.start_position > 0
-    assert all(ms >= 1000 for ms in log.read(0, 10_000, 1 << 30).arrival_ms)
-    assert log.position_at_time(10_500) == 100
+    assert all(ms >= 1000 for ms in (await log.read(0, 10_000, 1 << 30)).arrival_ms)
+    assert await log.position_at_time(10_500) == 100
 
 
 @pytest.mark.parametrize("shards", [3])

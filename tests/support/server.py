@@ -10,12 +10,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
 
 STARTUP_TIMEOUT_S = 30.0
+# Set (by tests/conftest.py) to a NATS storage URL: every server then stores on JetStream.
+NATS_URL_VARIABLE = "HEADWATER_TEST_NATS_URL"
 
 
 def free_port() -> int:
@@ -24,12 +27,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def nats_storage_url(cluster_url: str, data_dir: Path) -> str:
+    """The cluster URL with a namespace of this server's own: as isolated from other test
+    servers as a data directory, and the same again when it restarts on that directory."""
+    return f"{cluster_url}&prefix=t{zlib.crc32(str(data_dir).encode()):08x}"
+
+
 class HeadwaterServer:
     """One server process on a free loopback port; can be killed and restarted."""
 
     def __init__(self, data_dir: Path, *extra_args: str, env: dict[str, str] | None = None):
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        nats_url = os.environ.get(NATS_URL_VARIABLE)
+        if nats_url and "--storage" not in self.extra_args:
+            self.extra_args += ["--storage", nats_storage_url(nats_url, data_dir)]
         self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None

@@ -34,9 +34,22 @@ def _limits(text: str) -> LimitsPolicy:
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 4567,
-    data_dir: Annotated[Path, typer.Option(help="Where streams are stored.")] = Path(
-        "headwater-data"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where streams are stored (local storage only).")
+    ] = Path("headwater-data"),
+    storage: Annotated[
+        str,
+        typer.Option(
+            help="'local' (embedded, in --data-dir) or nats://HOST:PORT[,HOST:PORT...]"
+            "[?replicas=3] (JetStream, shared by several API nodes)."
+        ),
+    ] = "local",
+    api_nodes: Annotated[
+        int,
+        typer.Option(
+            help="API nodes sharing the storage; each enforces 1/N of every per-shard limit."
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     limits: Annotated[
         str, typer.Option(help="Per-shard limits: 'aws' (default), 'off' or a multiplier.")
@@ -96,8 +109,25 @@ def serve_command(
         bool,
         typer.Option(help="Testing only: POST /_headwater/clock/advance?ms=N moves time on."),
     ] = False,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="Serve the read-only web dashboard at / (with --credentials: behind a login).",
+        ),
+    ] = True,
+    lag_lease_store: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A lease store (SQLite path or postgresql:// URL) whose consumer applications'"
+            " lag /metrics and the dashboard show; repeatable."
+        ),
+    ] = None,
+    lag_interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between measurements of that lag.")
+    ] = 15.0,
 ) -> None:
-    """Start the Kinesis-compatible server with embedded storage."""
+    """Start the Kinesis-compatible server (embedded storage, or NATS JetStream)."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -105,6 +135,8 @@ def serve_command(
         host=host,
         port=port,
         data_dir=data_dir,
+        storage=storage,
+        api_nodes=api_nodes,
         log_level=log_level,
         credentials_file=credentials,
         insecure=insecure,
@@ -112,6 +144,9 @@ def serve_command(
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_port=tls_port,
+        dashboard=dashboard,
+        lag_lease_stores=tuple(lag_lease_store or ()),
+        lag_interval_s=lag_interval,
         service=ServiceConfig(
             region=region,
             account_id=account_id,

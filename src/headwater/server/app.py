@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -101,11 +101,14 @@ class HeadwaterApp:
         *,
         dashboard: bool = True,
         credentials: Mapping[str, str] | None = None,
+        background: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.service = service
         self.endpoint = endpoint
         self.dev_clock = dev_clock
         self.dashboard = Dashboard(service, credentials) if dashboard else None
+        self.background = background  # run from startup until shutdown (lag watcher, ...)
+        self._tasks: list[asyncio.Task[None]] = []
 
     def end_event_streams(self) -> None:
         """Call as shutdown begins: open dashboard pages would otherwise hold the drain of
@@ -131,8 +134,12 @@ class HeadwaterApp:
                     return
                 if self.dashboard is not None:
                     self.dashboard.start()
+                self._tasks = [asyncio.create_task(run()) for run in self.background]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
                 if self.dashboard is not None:
                     await self.dashboard.close()
                 await self.service.close()

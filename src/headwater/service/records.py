@@ -181,7 +181,7 @@ class RecordPlane:
         """The oldest position still inside the retention period."""
         shard_log = await self.registry.shard_log(stream, shard)
         cutoff = self.registry.clock.now_ms() - stream.retention_hours * HOUR_MS
-        return shard_log.position_at_time(cutoff)
+        return await shard_log.position_at_time(cutoff)
 
     async def latest(self, stream: Stream, shard: Shard) -> int:
         if shard.end_position is not None:
@@ -243,7 +243,7 @@ class RecordPlane:
                 f"currentTimestampInMillis: {now}"
             )
         shard_log = await self.registry.shard_log(stream, shard)
-        position = shard_log.position_at_time(wanted)
+        position = await shard_log.position_at_time(wanted)
         if shard.end_position is not None:
             position = min(position, shard.end_position)
         return max(position, await self.trim_horizon(stream, shard))
@@ -316,7 +316,7 @@ class RecordPlane:
         shard_log = await self.registry.shard_log(stream, shard)
         position = max(position, await self.trim_horizon(stream, shard))
         end = shard_log.end_position if shard.end_position is None else shard.end_position
-        stored = shard_log.read(position, min(limit, end - position), max_bytes)
+        stored = await shard_log.read(position, min(limit, end - position), max_bytes)
         records = Records(
             shard.sequence_base + 1 + stored.first_position,
             stored.arrival_ms,

@@ -40,6 +40,26 @@ class StreamRegistry:
         for document in self.storage.metadata.load_streams():
             stream = Stream.from_document(document)
             self.streams[stream.name] = stream
+        self.storage.metadata.watch(self.apply_change)
+
+    def apply_change(self, stream_id: str, document: dict | None) -> None:
+        """Adopt a stream document another node saved (None: it deleted the stream).
+
+        Each node serves every stream, so a create, reshard or delete made elsewhere must show
+        here; the node that made it also dropped or sealed the storage, so only the in-memory
+        view changes.
+        """
+        current = next((s for s in self.streams.values() if s.stream_id == stream_id), None)
+        if document is None:
+            if current is not None:
+                self._discard(current)
+            return
+        if current is not None and current.to_document() == document:
+            return
+        stream = Stream.from_document(document)
+        if current is not None and current.name != stream.name:
+            self._discard(current)
+        self.streams[stream.name] = stream
 
     # -- lookup --------------------------------------------------------------------------
 
@@ -110,19 +130,31 @@ class StreamRegistry:
 
     def save(self, stream: Stream) -> None:
         self.storage.metadata.save_stream(stream.stream_id, stream.to_document())
+        self._open_new_shards(stream)
+
+    def _open_new_shards(self, stream: Stream) -> None:
+        """Open the logs of a reshard's children in the background: a networked log sets up
+        its storage then (tens of ms), not in the first put or in the next reshard's seal."""
+        for shard in stream.shards:
+            key = (stream.stream_id, shard.index)
+            if shard.parent is not None and shard.is_open and key not in self._logs:
+                task = asyncio.get_running_loop().create_task(self.shard_log(stream, shard))
+                task.add_done_callback(_log_open_failure)
 
     def forget(self, stream: Stream) -> None:
         """Remove a stream whose deletion completed; its logs are dropped in the background."""
-        if self.streams.get(stream.name) is stream:
-            del self.streams[stream.name]
+        self._discard(stream)
         self.storage.metadata.delete_stream(stream.stream_id)
-        for key in [k for k in self._logs if k[0] == stream.stream_id]:
-            del self._logs[key]
-        for table in (self._throttles, self._usage):
-            for key in [k for k in table if k[0] == stream.stream_id]:
-                del table[key]
         task = asyncio.get_running_loop().create_task(self.storage.drop_stream(stream.stream_id))
         task.add_done_callback(_log_failure)
+
+    def _discard(self, stream: Stream) -> None:
+        """Forget a stream's in-memory state (not its stored data)."""
+        if self.streams.get(stream.name) is stream:
+            del self.streams[stream.name]
+        for table in (self._logs, self._throttles, self._usage):
+            for key in [k for k in table if k[0] == stream.stream_id]:
+                del table[key]
 
     @staticmethod
     def new_stream_id() -> str:
@@ -162,14 +194,16 @@ class StreamRegistry:
             done.set()
 
     async def writes_drained(self, stream: Stream, shard: Shard) -> None:
-        """Wait until every put already routed to ``shard`` has been appended.
+        """Wait until every put already routed to ``shard`` has been appended, then seal it.
 
         Resharding closes a shard's routing first, then waits here, so the shard's final
-        position covers every record that was sent to it.
+        position covers every record that was sent to it; sealing stops writers on other
+        nodes that have not heard of the reshard yet.
         """
         key = (stream.stream_id, shard.index)
         if key in self._writers:
             await self._writers_done.setdefault(key, asyncio.Event()).wait()
+        await (await self.shard_log(stream, shard)).seal()
 
     async def drop_shard_data(self, stream: Stream, shard: Shard) -> None:
         """Forget a shard whose data aged out, and delete its log."""
@@ -191,3 +225,8 @@ class StreamRegistry:
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("dropping a deleted stream's data failed", exc_info=task.exception())
+
+
+def _log_open_failure(task: asyncio.Task[ShardLog]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("opening a new shard's log failed", exc_info=task.exception())

@@ -10,6 +10,7 @@ key in order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from headwater.errors import (
@@ -77,6 +78,14 @@ class ReshardPlan:
 class Resharder:
     def __init__(self, registry: StreamRegistry) -> None:
         self.registry = registry
+        self._applying: dict[str, asyncio.Event] = {}  # stream id -> set when apply is done
+
+    async def settled(self, stream: Stream) -> None:
+        """Wait out a reshard being applied, so a description never shows a closed shard
+        without its end (a networked log takes a round trip or two to seal it)."""
+        applying = self._applying.get(stream.stream_id)
+        if applying is not None:
+            await applying.wait()
 
     @property
     def _account(self) -> str:
@@ -85,17 +94,23 @@ class Resharder:
     async def apply(self, plan: ReshardPlan) -> None:
         """Switch routing to the new shards, then fix each closed shard's end position."""
         stream = plan.stream
-        stream.rebuild_routes()
-        stream.updating_until_ms = plan.now_ms + self.registry.config.update_delay_ms
-        born_and_closed = {s.shard_id for s in plan.created if not s.is_open}
-        for shard in plan.closed:
-            if shard.shard_id in born_and_closed:
-                shard.end_position = 0  # an intermediate shard never took a write
-                continue
-            await self.registry.writes_drained(stream, shard)
-            shard_log = await self.registry.shard_log(stream, shard)
-            shard.end_position = shard_log.end_position
-        self.registry.save(stream)
+        done = self._applying[stream.stream_id] = asyncio.Event()
+        try:
+            stream.rebuild_routes()
+            stream.updating_until_ms = plan.now_ms + self.registry.config.update_delay_ms
+            born_and_closed = {s.shard_id for s in plan.created if not s.is_open}
+            for shard in plan.closed:
+                if shard.shard_id in born_and_closed:
+                    shard.end_position = 0  # an intermediate shard never took a write
+                    continue
+                await self.registry.writes_drained(stream, shard)
+                shard_log = await self.registry.shard_log(stream, shard)
+                shard.end_position = shard_log.end_position
+            self.registry.save(stream)
+        finally:
+            done.set()
+            if self._applying.get(stream.stream_id) is done:
+                del self._applying[stream.stream_id]
         log.info(
             "resharded stream=%s closed=%s created=%s",
             stream.name,

@@ -1,14 +1,17 @@
 """The storage interface the stream service is written against.
 
-Two implementations follow it: ``local`` (segment files + SQLite) and, later, ``nats``
-(JetStream). The service never sees files or subjects, only positions: a shard's records are
-numbered 0, 1, 2, … in append order, and the service maps positions to Kinesis sequence
-numbers itself.
+Two implementations follow it: ``local`` (segment files + SQLite) and ``nats`` (JetStream).
+The service never sees files or subjects, only positions: a shard's records are numbered
+0, 1, 2, … in append order, and the service maps positions to Kinesis sequence numbers
+itself (a read's records get consecutive numbers, so positions must stay dense).
+
+Reads and time lookups are coroutines because a networked log answers them with a round
+trip; ``end_position`` stays a plain property, which every backend keeps current in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,7 +68,7 @@ class ShardLog(Protocol):
     ) -> AppendResult:
         """Append (partition key, data) pairs tagged ``codec``; returns once durable."""
 
-    def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
+    async def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
         """Durable records from ``position`` on, bounded in count and bytes (of keys and data).
 
         At least one record is returned when one exists and ``max_records`` allows it,
@@ -75,11 +78,22 @@ class ShardLog(Protocol):
     async def wait_beyond(self, position: int, timeout_s: float) -> bool:
         """Wait until a record at or after ``position`` is durable; False on timeout."""
 
-    def position_at_time(self, arrival_ms: int) -> int:
+    async def position_at_time(self, arrival_ms: int) -> int:
         """First position whose arrival time is at or after ``arrival_ms``."""
 
     async def trim_before(self, arrival_ms: int) -> None:
         """Drop whole stored units whose records all arrived before ``arrival_ms``."""
+
+    async def seal(self) -> None:
+        """Refuse further appends (a reshard closed the shard) and settle ``end_position``.
+
+        Called once the local writers drained; a shared log must also stop writers on other
+        nodes, so that the end it reports afterwards is final.
+        """
+
+
+# Called with (stream id, document) when another process changed a stream; None: deleted.
+StreamChange = Callable[[str, dict[str, Any] | None], None]
 
 
 class MetadataStore(Protocol):
@@ -94,6 +108,9 @@ class MetadataStore(Protocol):
     def load_setting(self, name: str) -> bytes | None: ...
 
     def save_setting(self, name: str, value: bytes) -> None: ...
+
+    def watch(self, on_change: StreamChange) -> None:
+        """Report stream documents other processes save or delete, on the calling loop."""
 
 
 class Storage(Protocol):

@@ -68,10 +68,11 @@ class LagWatcher:
         return len(seen)
 
     async def run(self) -> None:
-        """Refresh until cancelled; a failed round is logged and retried next interval."""
+        """Refresh every interval until cancelled (the first after one interval, once the
+        server it may call is listening); a failed round is logged and retried."""
         while True:
+            await asyncio.sleep(self.interval)
             try:
                 await self.refresh()
             except Exception as error:  # a lease store down must not stop the server
                 log.warning("consumer lag refresh failed: %r", error)
-            await asyncio.sleep(self.interval)

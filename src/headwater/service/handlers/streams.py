@@ -144,6 +144,7 @@ def listed_shards(service: StreamService, stream: Stream) -> list[Shard]:
 
 async def describe_stream(service: StreamService, request: dict) -> dict:
     stream = service.registry.find(request)
+    await service.resharder.settled(stream)
     now = service.clock.now_ms()
     shards = [] if stream.status(now) == STATUS_CREATING else listed_shards(service, stream)
     start = request.get("ExclusiveStartShardId")
@@ -159,6 +160,7 @@ async def describe_stream(service: StreamService, request: dict) -> dict:
 
 async def describe_stream_summary(service: StreamService, request: dict) -> dict:
     stream = service.registry.find(request)
+    await service.resharder.settled(stream)
     summary = summary_view(stream, service.config, service.clock.now_ms())
     summary["OpenShardCount"] = stream.open_shard_count
     summary["ConsumerCount"] = len(stream.consumers)
@@ -220,10 +222,12 @@ async def list_shards(service: StreamService, request: dict) -> dict:
         stream = service.registry.get(token.stream)
         if stream.created_ms != token.stream_created_ms:
             raise InvalidArgumentException("Invalid NextToken.")
+        await service.resharder.settled(stream)
         after = int(token.after)
         shards = [s for s in listed_shards(service, stream) if s.index > after]
     else:
         stream = service.registry.find(request)
+        await service.resharder.settled(stream)
         shards = await _filter_shards(service, stream, request)
     limit = min(request.get("MaxResults", LIST_SHARDS_PAGE_MAX), LIST_SHARDS_PAGE_MAX)
     page = shards[:limit]

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from headwater.storage.base import StreamChange
+
 
 class SqliteMetadataStore:
     """``MetadataStore`` over a SQLite file."""
@@ -53,6 +55,9 @@ class SqliteMetadataStore:
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
+
+    def watch(self, on_change: StreamChange) -> None:
+        """Nothing to report: one process owns the data directory."""
 
     def close(self) -> None:
         self._db.close()

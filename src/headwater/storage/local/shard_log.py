@@ -144,7 +144,7 @@ class LocalShardLog:
             await asyncio.wait_for(self._advanced.wait(), timeout_s)
         return self._end_position > position
 
-    def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
+    async def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
         out = StoredRecords(max(position, self.start_position))
         for segment in self._segments_from(out.first_position):
             segment.read(out, max_records, max_bytes)
@@ -152,7 +152,7 @@ class LocalShardLog:
                 break
         return out
 
-    def position_at_time(self, arrival_ms: int) -> int:
+    async def position_at_time(self, arrival_ms: int) -> int:
         for segment in self._segments:
             if segment.size == 0 or segment.last_arrival_ms < arrival_ms:
                 continue
@@ -162,6 +162,9 @@ class LocalShardLog:
             if found is not None:
                 return min(found, self._end_position)
         return self._end_position
+
+    async def seal(self) -> None:
+        """Nothing to do: this process is the only writer, and its writes have drained."""
 
     async def trim_before(self, arrival_ms: int) -> None:
         while len(self._segments) > 1:
