@@ -147,7 +147,10 @@ def table_from(statement: CreateTable) -> Table:
     properties = statement.node.args.get("properties")
     for prop in properties.expressions if properties else []:
         if isinstance(prop, exp.Property):
-            options[prop.this.name if prop.this else prop.name] = prop.args["value"].name
+            value = prop.args.get("value")
+            if value is None:
+                raise AnalyticsError(f"table {name}: WITH options are 'key' = 'value' pairs")
+            options[prop.this.name if prop.this else prop.name] = value.name
     table = Table(name, columns, options, primary_key=primary_key)
     if statement.watermark:
         column, expression = statement.watermark

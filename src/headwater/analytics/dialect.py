@@ -219,7 +219,8 @@ def parse_script(text: str) -> list[Statement]:
         if words[:1] == ["CREATE"] and "TABLE" in words:
             rewritten, watermark, metadata = _rewrite_create_table(raw)
             node = _parse_one(rewritten)
-            assert isinstance(node, exp.Create)
+            if not isinstance(node, exp.Create):
+                raise AnalyticsError("CREATE TABLE <name> (<columns>) WITH (<options>)")
             parsed = (watermark[0], _parse_one(watermark[1])) if watermark else None
             statements.append(CreateTable(node, parsed, metadata))
             continue

@@ -75,7 +75,12 @@ class KvMetadataStore:
         with contextlib.suppress(nats.js.errors.BadRequestError):  # made by another node
             await self._nc.jetstream(timeout=self._settings.timeout_s).create_key_value(config)
         js = self._nc.jetstream(timeout=self._settings.attempt_timeout_s)
-        return await js.key_value(self._settings.metadata_bucket)
+        try:
+            return await js.key_value(self._settings.metadata_bucket)
+        except nats.js.errors.BucketNotFoundError as exc:
+            # Just created through the meta leader: the server that answered may not know it
+            # yet. Transient: ``_retrying`` asks again after a back-off.
+            raise nats.errors.TimeoutError from exc
 
     def _call(self, make: Callable[[], Awaitable[T]], timeout_s: float | None = None) -> T:
         """Run ``make()`` on the store's loop and wait for it, riding out leader elections."""
