@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.fanout import Subscription, register_consumer
 from tests.support.server import HeadwaterServer
 
 
@@ -84,3 +85,22 @@ def test_throttles_are_counted_and_shard_metrics_follow_enhanced_monitoring(serv
         failed
     )
     assert _value(samples, "kinesis_shard_IncomingBytes_total", **shard) == 0  # not enabled
+
+
+def test_fan_out_pushes_are_counted_per_consumer(server):
+    kinesis = server.client()
+    kinesis.create_stream(StreamName="fanned", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(
+        StreamName="fanned", WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
+    )
+    arn = register_consumer(kinesis, "fanned", "model")
+    shard_id = kinesis.list_shards(StreamName="fanned")["Shards"][0]["ShardId"]
+    records = [{"Data": b"y" * 20, "PartitionKey": f"k{i}"} for i in range(5)]
+    assert kinesis.put_records(StreamName="fanned", Records=records)["FailedRecordCount"] == 0
+    with Subscription(kinesis, arn, shard_id, {"Type": "TRIM_HORIZON"}) as subscription:
+        assert len(subscription.records(5)) == 5
+
+    samples = _samples(server)
+    labels = {"stream": "fanned", "consumer": "model"}
+    assert _value(samples, "kinesis_SubscribeToShardEvent_Records_total", **labels) == 5
+    assert _value(samples, "kinesis_SubscribeToShardEvent_Bytes_total", **labels) == 5 * 22

@@ -29,13 +29,16 @@ RATE_FIELDS = (
 )
 
 
-def _per_stream(metric: Counter | Gauge) -> dict[str, float]:
-    """stream -> value of a metric labelled by stream (counters: their ``_total``)."""
+def _per_stream(*metrics: Counter | Gauge) -> dict[str, float]:
+    """stream -> sum of the metrics' series labelled with that stream (counters: their
+    ``_total``; a series per consumer adds up to the stream's)."""
     values: dict[str, float] = {}
-    for family in metric.collect():
-        for sample in family.samples:
-            if not sample.name.endswith("_created"):
-                values[sample.labels["stream"]] = sample.value
+    for metric in metrics:
+        for family in metric.collect():
+            for sample in family.samples:
+                if not sample.name.endswith("_created"):
+                    stream = sample.labels["stream"]
+                    values[stream] = values.get(stream, 0.0) + sample.value
     return values
 
 
@@ -60,22 +63,23 @@ class RateSampler:
         self._totals: dict[str, tuple[float, ...]] = {}
         self._sampled_at: float | None = None  # monotonic
 
-    def _counters(self) -> tuple[Counter, ...]:
+    def _counters(self) -> tuple[tuple[Counter, ...], ...]:
+        """The counters behind each of RATE_FIELDS ("out" is GetRecords plus fan-out pushes)."""
         m = self.metrics
         return (
-            m.incoming_records,
-            m.incoming_bytes,
-            m.get_records,
-            m.get_bytes,
-            m.write_throttled,
-            m.read_throttled,
+            (m.incoming_records,),
+            (m.incoming_bytes,),
+            (m.get_records, m.subscription_records),
+            (m.get_bytes, m.subscription_bytes),
+            (m.write_throttled,),
+            (m.read_throttled,),
         )
 
     def sample(self, streams: Iterable[str]) -> float:
         """Take one sample for ``streams`` (others are forgotten); returns its wall time."""
         now = time.time()
         monotonic = time.monotonic()
-        columns = [_per_stream(counter) for counter in self._counters()]
+        columns = [_per_stream(*counters) for counters in self._counters()]
         elapsed = None if self._sampled_at is None else monotonic - self._sampled_at
         self._sampled_at = monotonic
         names = set(streams)

@@ -50,6 +50,16 @@ class KinesisMetrics:
             stream,
             registry=self.registry,
         )
+        self.subscription_records = counter(
+            "kinesis_SubscribeToShardEvent_Records",
+            "Records pushed to enhanced fan-out consumers",
+            ("stream", "consumer"),
+        )
+        self.subscription_bytes = counter(
+            "kinesis_SubscribeToShardEvent_Bytes",
+            "Bytes pushed to enhanced fan-out consumers",
+            ("stream", "consumer"),
+        )
         self.subscription_behind = Gauge(
             "kinesis_SubscribeToShardEvent_MillisBehindLatest",
             "How far the last SubscribeToShard event was behind the tip",
@@ -108,5 +118,9 @@ class KinesisMetrics:
         self.success.labels(stream.name, operation).inc()
         self.latency.labels(stream.name, operation).observe(milliseconds)
 
-    def subscription_event(self, stream: Stream, consumer: str, behind: int) -> None:
+    def subscription_event(
+        self, stream: Stream, consumer: str, records: int, size: int, behind: int
+    ) -> None:
+        self.subscription_records.labels(stream.name, consumer).inc(records)
+        self.subscription_bytes.labels(stream.name, consumer).inc(size)
         self.subscription_behind.labels(stream.name, consumer).set(behind)

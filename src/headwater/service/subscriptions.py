@@ -97,7 +97,9 @@ class Subscriptions:
                 )
                 position = batch.next_position
                 quiet = clock.now_ms() - quiet_since >= HEARTBEAT_SECONDS * 1000
-                self.records.metrics.subscription_event(stream, consumer.name, batch.millis_behind)
+                self.records.metrics.subscription_event(
+                    stream, consumer.name, len(batch.records), batch.size, batch.millis_behind
+                )
                 if batch.records or batch.at_end or quiet:
                     yield Event(
                         "SubscribeToShardEvent", self._event_body(stream, shard, batch, position)
