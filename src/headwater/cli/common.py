@@ -110,6 +110,13 @@ ProfileOption = Annotated[
     ),
 ]
 
+StreamArgument = Annotated[str, typer.Argument(help="Stream name or ARN.")]
+WaitOption = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="Wait until the change is done.")
+]
+TimeoutOption = Annotated[float, typer.Option(min=0, help="Seconds to wait at most.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
 
 def is_loopback(endpoint: str | None) -> bool:
     """True for http(s)://localhost, 127.0.0.0/8 and [::1] endpoints."""

@@ -14,8 +14,12 @@ from headwater.cli.common import (
     DEFAULT_ENDPOINT,
     Api,
     EndpointOption,
+    JsonOption,
     ProfileOption,
     RegionOption,
+    StreamArgument,
+    TimeoutOption,
+    WaitOption,
     connect,
     error_code,
     iso,
@@ -30,12 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-StreamArgument = Annotated[str, typer.Argument(help="Stream name or ARN.")]
 ConsumerArgument = Annotated[str, typer.Argument(help="Consumer name.")]
-WaitOption = Annotated[
-    bool, typer.Option("--wait/--no-wait", help="Wait until the change is done.")
-]
-TimeoutOption = Annotated[float, typer.Option(min=0, help="Seconds to wait at most.")]
 
 
 def _stream_arn(api: Api, stream: str) -> str:
@@ -68,9 +67,7 @@ def _consumer_status(api: Api, arn: str, name: str) -> str | None:
 @app.command("list")
 def list_consumers(
     stream: StreamArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = (
-        False
-    ),
+    as_json: JsonOption = False,
     endpoint_url: EndpointOption = DEFAULT_ENDPOINT,
     region: RegionOption = None,
     profile: ProfileOption = None,
@@ -165,9 +162,7 @@ def lag(
         str,
         typer.Option(help="The application's lease store: a SQLite path or postgresql:// URL."),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = (
-        False
-    ),
+    as_json: JsonOption = False,
     endpoint_url: EndpointOption = DEFAULT_ENDPOINT,
     region: RegionOption = None,
     profile: ProfileOption = None,

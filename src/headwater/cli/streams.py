@@ -15,8 +15,12 @@ from headwater.cli.common import (
     EXIT_USAGE,
     Api,
     EndpointOption,
+    JsonOption,
     ProfileOption,
     RegionOption,
+    StreamArgument,
+    TimeoutOption,
+    WaitOption,
     connect,
     error_code,
     fail,
@@ -30,12 +34,6 @@ from headwater.cli.common import (
 app = typer.Typer(help="Create, list, inspect, reshard and delete streams.", no_args_is_help=True)
 
 HASH_SPACE = 2**128
-WaitOption = Annotated[
-    bool, typer.Option("--wait/--no-wait", help="Wait until the change is done.")
-]
-TimeoutOption = Annotated[float, typer.Option(min=0, help="Seconds to wait at most.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-StreamArgument = Annotated[str, typer.Argument(help="Stream name or ARN.")]
 
 
 class Mode(StrEnum):
