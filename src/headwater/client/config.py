@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Where the API is and whose credentials: the settings a config file or option may give.
+CONNECTION_KEYS = (
+    "endpoint_url",
+    "region",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "profile",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ClientConfig:

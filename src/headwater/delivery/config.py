@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from headwater.config_files import read_toml
 
 FORMATS = ("jsonl", "parquet")
 KINDS = ("files", "online_store")
@@ -129,8 +130,4 @@ def parse_config(data: dict[str, Any], base: Path = Path(".")) -> DeliveryConfig
 
 def load_config(path: str | Path) -> DeliveryConfig:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from None
-    return parse_config(data, path.parent)
+    return parse_config(read_toml(path, ConfigError), path.parent)

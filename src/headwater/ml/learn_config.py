@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from headwater.config_files import read_toml
 from headwater.ml.online import OnlineLearningSettings
 
 
@@ -65,8 +65,4 @@ def parse_learn_config(data: dict[str, Any], base: Path = Path(".")) -> LearnCon
 
 def load_learn_config(path: str | Path) -> LearnConfig:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise LearnConfigError(f"{path}: {error}") from None
-    return parse_learn_config(data, path.parent)
+    return parse_learn_config(read_toml(path, LearnConfigError), path.parent)

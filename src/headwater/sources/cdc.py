@@ -39,7 +39,8 @@ from psycopg import sql
 
 from headwater.client import KinesisClient, Producer, PutResult
 from headwater.client.backoff import Backoff
-from headwater.sources.common import ConfigError, client_options, load_toml, producer_config
+from headwater.config_files import read_toml
+from headwater.sources.common import ConfigError, client_options, producer_config
 from headwater.sources.pgoutput import (
     Begin,
     Change,
@@ -94,7 +95,7 @@ class CdcConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> CdcConfig:
-        return cls.from_document(load_toml(path))
+        return cls.from_document(read_toml(path, ConfigError))
 
     def qualified_tables(self) -> list[tuple[str, str]]:
         out = []

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
-from pathlib import Path
 from typing import Any
 
 from headwater.client import ProducerConfig
+from headwater.client.config import CONNECTION_KEYS
 
-#: Keys of a ``[kinesis]`` table handed to ``headwater.client.KinesisClient``.
-CLIENT_KEYS = (
-    "endpoint_url",
-    "region",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "profile",
-)
 PRODUCER_KEYS = ("linger", "record_ttl", "shard_rate", "ordered", "aggregation")
 
 
@@ -25,21 +15,13 @@ class ConfigError(ValueError):
     """A source configuration file that cannot be used."""
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}") from error
-
-
 def client_options(document: dict[str, Any]) -> dict[str, Any]:
     """The ``[kinesis]`` table as keyword arguments for the client."""
     table = document.get("kinesis", {})
-    unknown = set(table) - set(CLIENT_KEYS) - {"producer"}
+    unknown = set(table) - set(CONNECTION_KEYS) - {"producer"}
     if unknown:
         raise ConfigError(f"unknown keys in [kinesis]: {', '.join(sorted(unknown))}")
-    return {key: table[key] for key in CLIENT_KEYS if key in table}
+    return {key: table[key] for key in CONNECTION_KEYS if key in table}
 
 
 def producer_config(document: dict[str, Any], **defaults: Any) -> ProducerConfig:

@@ -27,10 +27,10 @@ from headwater.client import (
     PutResult,
     RecordFailedError,
 )
+from headwater.config_files import read_toml
 from headwater.sources.common import (
     ConfigError,
     client_options,
-    load_toml,
     producer_config,
     utc_now_iso,
 )
@@ -95,7 +95,7 @@ class IngestConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> IngestConfig:
-        return cls.from_document(load_toml(path))
+        return cls.from_document(read_toml(path, ConfigError))
 
 
 class RecordSink(Protocol):

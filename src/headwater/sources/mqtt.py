@@ -26,10 +26,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from headwater.client import KinesisClient, Producer, PutResult, RecordFailedError
 from headwater.client.backoff import Backoff
+from headwater.config_files import read_toml
 from headwater.sources.common import (
     ConfigError,
     client_options,
-    load_toml,
     producer_config,
     utc_now_iso,
 )
@@ -129,7 +129,7 @@ class BridgeConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> BridgeConfig:
-        return cls.from_document(load_toml(path))
+        return cls.from_document(read_toml(path, ConfigError))
 
 
 @dataclass

@@ -9,17 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from headwater.client.config import ClientConfig
+from headwater.client.config import CONNECTION_KEYS, ClientConfig
 from headwater.client.positions import LATEST, TRIM_HORIZON
 
-CLIENT_OPTIONS = (
-    "endpoint_url",
-    "region",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "profile",
-)
 STARTS = (TRIM_HORIZON, LATEST)
 
 
@@ -42,7 +34,7 @@ class StreamOptions:
         start = options.get("start", TRIM_HORIZON).upper()
         if start not in STARTS:
             raise ValueError(f"option 'start' must be one of {', '.join(STARTS)}, not {start!r}")
-        given = {name: options[name] for name in CLIENT_OPTIONS if options.get(name)}
+        given = {name: options[name] for name in CONNECTION_KEYS if options.get(name)}
         rate = options.get("shard_rate", "1.0")
         shard_rate = None if rate.lower() == "off" else float(rate)
         return cls(stream, start, ClientConfig(**given), shard_rate)
