@@ -69,6 +69,25 @@ def backoff_s(attempt: int) -> float:
     return _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
 
 
+async def retry_transient(what: str, call: Callable[[], Awaitable[T]], timeout_s: float) -> T:
+    """Run an idempotent request until it succeeds or ``timeout_s`` has passed, riding out
+    leader elections and dying servers; any other failure is refused at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    for attempt in range(1000):
+        try:
+            return await call()
+        except TRANSIENT as exc:
+            if loop.time() + backoff_s(attempt) > deadline:
+                raise StorageUnavailableException(
+                    f"Storage is unavailable ({what}: {type(exc).__name__}); retry."
+                ) from exc
+        except nats.errors.Error as exc:
+            raise StorageUnavailableException(f"Storage refused {what}: {exc}") from exc
+        await asyncio.sleep(backoff_s(attempt))
+    raise StorageUnavailableException(f"Storage is unavailable ({what}); retry.")
+
+
 async def connect(settings: NatsSettings, name: str) -> NatsClient:
     """A connection that fails over between the cluster's servers for as long as it lives,
     logging one line per connection event instead of a traceback."""
@@ -108,21 +127,7 @@ class JetStreamClient:
         self.admin = nc.jetstream(timeout=settings.timeout_s)
 
     async def retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Run an idempotent request until it succeeds or ``timeout_s`` has passed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.timeout_s
-        for attempt in range(1000):
-            try:
-                return await call()
-            except TRANSIENT as exc:
-                if loop.time() + backoff_s(attempt) > deadline:
-                    raise StorageUnavailableException(
-                        f"Storage is unavailable ({what}: {type(exc).__name__}); retry."
-                    ) from exc
-            except nats.errors.Error as exc:
-                raise StorageUnavailableException(f"Storage refused {what}: {exc}") from exc
-            await asyncio.sleep(backoff_s(attempt))
-        raise StorageUnavailableException(f"Storage is unavailable ({what}); retry.")
+        return await retry_transient(what, call, self.settings.timeout_s)
 
     # -- streams -------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from headwater.storage.base import StreamChange
-from headwater.storage.nats.client import TRANSIENT, backoff_s, connect
+from headwater.storage.nats.client import backoff_s, connect, retry_transient
 from headwater.storage.nats.errors import StorageUnavailableException
 from headwater.storage.nats.settings import NatsSettings
 
@@ -79,33 +79,20 @@ class KvMetadataStore:
             return await js.key_value(self._settings.metadata_bucket)
         except nats.js.errors.BucketNotFoundError as exc:
             # Just created through the meta leader: the server that answered may not know it
-            # yet. Transient: ``_retrying`` asks again after a back-off.
+            # yet. Transient: ``retry_transient`` asks again after a back-off.
             raise nats.errors.TimeoutError from exc
 
     def _call(self, make: Callable[[], Awaitable[T]], timeout_s: float | None = None) -> T:
         """Run ``make()`` on the store's loop and wait for it, riding out leader elections."""
         deadline_s = timeout_s or self._settings.timeout_s
-        future = asyncio.run_coroutine_threadsafe(self._retrying(make, deadline_s), self._loop)
+        future = asyncio.run_coroutine_threadsafe(
+            retry_transient("metadata", make, deadline_s), self._loop
+        )
         try:
             return future.result(deadline_s + 1)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise StorageUnavailableException("Metadata storage did not answer; retry.") from None
-
-    async def _retrying(self, make: Callable[[], Awaitable[T]], deadline_s: float) -> T:
-        deadline = self._loop.time() + deadline_s
-        for attempt in range(1000):
-            try:
-                return await make()
-            except TRANSIENT as exc:
-                if self._loop.time() + backoff_s(attempt) > deadline:
-                    raise StorageUnavailableException(
-                        f"Metadata storage is unavailable ({type(exc).__name__}); retry."
-                    ) from exc
-            except nats.errors.Error as exc:
-                raise StorageUnavailableException(f"Metadata storage refused: {exc}") from exc
-            await asyncio.sleep(backoff_s(attempt))
-        raise StorageUnavailableException("Metadata storage is unavailable; retry.")
 
     # -- MetadataStore -------------------------------------------------------------------
 
