@@ -91,16 +91,42 @@ async def test_torn_tail_is_truncated_on_recovery(tmp_path: Path) -> None:
     assert (await reopened.read(0, 100, 1 << 30)).next_position == 11
 
 
-async def test_corrupted_record_cuts_the_log_at_that_record(tmp_path: Path) -> None:
+async def test_a_corrupted_append_cuts_the_log_where_it_starts(tmp_path: Path) -> None:
     log = await _open(tmp_path)
-    await log.append(_records(10, size=100), 1)
+    await log.append(_records(5, size=100), 1)
+    await log.append(_records(5, size=100, tag="s"), 2)
     await log.close()
     segment = next(tmp_path.glob("*.seg"))
     data = bytearray(segment.read_bytes())
-    data[5 * (len(data) // 10) + 40] ^= 0xFF  # flip a byte inside record 5
+    data[-40] ^= 0xFF  # flip a byte inside the second append's last record
     segment.write_bytes(bytes(data))
     reopened = await _open(tmp_path)
     assert reopened.end_position == 5
+    assert (await reopened.read(0, 100, 1 << 30)).partition_keys == [
+        b"r0",
+        b"r1",
+        b"r2",
+        b"r3",
+        b"r4",
+    ]
+
+
+async def test_reads_start_anywhere_inside_an_append(tmp_path: Path) -> None:
+    log = await _open(tmp_path, segment_bytes=64 * 1024)
+    for batch in range(30):
+        await log.append(_records(50, size=200, tag=f"b{batch}-"), 1000 + batch)
+    for position in (0, 1, 49, 50, 777, 1499):
+        got = await log.read(position, 3, 1 << 30)
+        expected = [
+            f"b{p // 50}-{p % 50}".encode() for p in range(position, min(position + 3, 1500))
+        ]
+        assert (got.first_position, got.partition_keys) == (position, expected)
+        assert got.arrival_ms == [1000 + p // 50 for p in range(position, position + len(expected))]
+    # a byte bound inside an append stops there, and the next read goes on from it
+    first = await log.read(10, 10_000, 2_000)
+    second = await log.read(first.next_position, 10_000, 1 << 30)
+    assert 1 <= len(first) < 40 and second.first_position == first.next_position
+    assert second.next_position == 1500
 
 
 async def test_trim_drops_whole_expired_segments_only(tmp_path: Path) -> None:
@@ -134,3 +160,9 @@ async def test_storage_keeps_metadata_and_logs_per_shard(tmp_path: Path, shards:
     storage.metadata.delete_stream("s1")
     assert not (tmp_path / "streams" / "s1").exists()
     await storage.close()
+
+
+def test_a_data_directory_in_another_segment_format_is_refused(tmp_path: Path) -> None:
+    LocalStorage(tmp_path).metadata.save_setting("segment_format", b"1")
+    with pytest.raises(ValueError, match="format 1"):
+        LocalStorage(tmp_path)

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from headwater.storage.base import StoredRecords
+from headwater.storage.batch_body import CorruptBatch
 from headwater.storage.nats.frames import BatchMeta, decode_into, encode_body
 from headwater.storage.nats.settings import parse_storage_url
 
-records = st.lists(
-    st.tuples(st.binary(max_size=300), st.binary(max_size=3000)), min_size=1, max_size=40
-)
 
-
-@given(records, st.data())
-def test_a_batch_reads_back_from_any_index_within_any_bounds(batch, data) -> None:
-    meta = BatchMeta(seq=7, first_position=100, count=len(batch), arrival_ms=5, codec=1)
-    skip = data.draw(st.integers(0, len(batch) - 1))
-    max_records = data.draw(st.integers(1, 50))
-    max_bytes = data.draw(st.integers(0, 20_000))
-    out = StoredRecords(100 + skip)
-    decode_into(out, meta, encode_body(batch), skip, max_records, max_bytes)
-    expected = batch[skip : skip + max_records]
-    taken = len(out)
-    assert 1 <= taken <= len(expected)
-    assert list(zip(out.partition_keys, out.datas, strict=True)) == expected[:taken]
-    assert out.size == sum(len(k) + len(d) for k, d in expected[:taken])
-    assert taken == 1 or out.size <= max_bytes
-    if taken < len(expected):  # stopped by bytes: the next record would not have fitted
-        assert out.size + len(expected[taken][0]) + len(expected[taken][1]) > max_bytes
-    assert out.codecs == [1] * taken and out.arrival_ms == [5] * taken
+def test_a_batch_reads_back_with_its_meta_and_must_hold_its_count() -> None:
+    meta = BatchMeta(seq=7, first_position=100, count=2, arrival_ms=5, codec=1)
+    out = StoredRecords(101)
+    decode_into(out, meta, encode_body([(b"a", b"1"), (b"b", b"2")]), 1, 10, 1 << 20)
+    assert (out.partition_keys, out.datas, out.arrival_ms, out.codecs) == ([b"b"], [b"2"], [5], [1])
+    with pytest.raises(CorruptBatch):
+        decode_into(StoredRecords(100), meta, encode_body([(b"a", b"1")]), 0, 10, 1 << 20)
 
 
 def test_batch_meta_travels_in_one_header() -> None:

@@ -12,6 +12,11 @@ from headwater.storage.local.shard_log import DEFAULT_SEGMENT_BYTES, LocalShardL
 
 __all__ = ["LocalShardLog", "LocalStorage"]
 
+# Format 2: one frame per append (a batch of records). Format 1 (one frame per record) was
+# never released; its files are refused rather than read as a torn tail and cut off.
+SEGMENT_FORMAT = b"2"
+_FORMAT_SETTING = "segment_format"
+
 
 class LocalStorage:
     """The ``Storage`` backend for one data directory (one server process owns it)."""
@@ -20,10 +25,25 @@ class LocalStorage:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.metadata = SqliteMetadataStore(data_dir / "metadata.sqlite")
+        self._check_format()
         self._committer = GroupCommitter()
         self._segment_bytes = segment_bytes
         self._logs: dict[tuple[str, str], LocalShardLog] = {}
         self._opening = asyncio.Lock()
+
+    def _check_format(self) -> None:
+        """Refuse segment files this version cannot read; mark a new directory as ours."""
+        found = self.metadata.load_setting(_FORMAT_SETTING)
+        if found is None and any(self.data_dir.glob("streams/*/*/*.seg")):
+            found = b"1"
+        if found is None:
+            self.metadata.save_setting(_FORMAT_SETTING, SEGMENT_FORMAT)
+        elif found != SEGMENT_FORMAT:
+            self.metadata.close()
+            raise ValueError(
+                f"{self.data_dir} holds segments in format {found.decode()}, and this version "
+                f"reads format {SEGMENT_FORMAT.decode()} only: use a new --data-dir"
+            )
 
     def _stream_dir(self, stream_id: str) -> Path:
         return self.data_dir / "streams" / stream_id

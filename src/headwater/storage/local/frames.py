@@ -1,134 +1,155 @@
-"""The on-disk record frame of a segment file.
+"""The on-disk frame of a segment file: one frame per append (a batch of records).
 
 Layout (little endian)::
 
     u32 body_length   bytes after the CRC field
     u32 crc32c        of the body
-    body: u64 position, u64 arrival_ms, u16 key_length, u8 codec, key, data
+    body: u64 first_position, u64 arrival_ms, u8 codec, then the batch body
+          (``headwater.storage.batch_body``: count, key lengths, data lengths, keys, datas)
 
-``codec`` tells how the service encoded key and data (0: as given, 1: encrypted); storage
+``codec`` tells how the service encoded keys and data (0: as given, 1: encrypted); storage
 keeps it without interpreting it.
 
-A frame is valid only if its length is sane, its CRC matches and it holds the position
-expected next, so a torn or garbled tail is recognised on recovery and cut off, and a read
-never returns a record that is not exactly what was written.
+A frame is valid only if its length is sane, its CRC matches, its lengths add up and it
+starts at the position expected next, so a torn or garbled tail is recognised on recovery
+and cut off, and a read never returns a record that is not exactly what was written. One
+CRC per append instead of one per record, and columns sliced in C, make reading a 500-record
+batch cost about what one record used to.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from crc32c import crc32c
 
+from headwater.storage import batch_body
 from headwater.storage.base import StoredRecords
 
 PREFIX = struct.Struct("<II")
-BODY_HEADER = struct.Struct("<QQHB")
-FRAME_OVERHEAD = PREFIX.size + BODY_HEADER.size
-# A record is at most a few MiB (Kinesis allows 1 MiB, up to 10 MiB with a raised limit);
+BODY_HEADER = struct.Struct("<QQB")
+_FRAME_HEAD = struct.Struct("<IIQQBI")  # prefix, body header and the batch's record count
+# The largest append is a PutRecords request (at most 14 MiB on the wire, less once decoded);
 # anything longer in a length field is corruption, not data, and is never allocated.
 MAX_BODY = 16 * 1024 * 1024
-
-_FRAME_HEAD = struct.Struct("<IIQQHB")  # PREFIX then BODY_HEADER, unpacked in one call
-# Plain ints for the per-frame loop (a Struct's .size is an attribute lookup every time).
-_PREFIX_SIZE = PREFIX.size
-_BODY_HEADER_SIZE = BODY_HEADER.size
-_BODY_LENGTH = struct.Struct("<I")
-_crc = crc32c
-_pack_prefix = PREFIX.pack
-_pack_body_header = BODY_HEADER.pack
-_unpack_frame_head = _FRAME_HEAD.unpack_from
-_unpack_body_length = _BODY_LENGTH.unpack_from
+_MIN_BODY = BODY_HEADER.size + batch_body.COUNT_SIZE
 
 
-def encode_batch(
-    records: Iterable[tuple[bytes, bytes]], first_position: int, arrival_ms: int, codec: int = 0
-) -> tuple[bytes, list[int]]:
-    """Frames for a batch, plus the byte offset of each frame within the returned buffer."""
-    parts: list[bytes] = []
-    offsets: list[int] = []
-    offset = 0
-    position = first_position
-    for key, data in records:
-        body = b"".join((_pack_body_header(position, arrival_ms, len(key), codec), key, data))
-        parts.append(_pack_prefix(len(body), _crc(body)))
-        parts.append(body)
-        offsets.append(offset)
-        offset += PREFIX.size + len(body)
-        position += 1
-    return b"".join(parts), offsets
+class Frame(NamedTuple):
+    """Where a valid frame sits and what it holds."""
+
+    offset: int
+    end: int
+    first_position: int
+    count: int
+    arrival_ms: int
+    codec: int
+
+
+def encode_frame(
+    records: Sequence[tuple[bytes, bytes]], first_position: int, arrival_ms: int, codec: int = 0
+) -> bytes:
+    """The frame of one append."""
+    body = b"".join(
+        [BODY_HEADER.pack(first_position, arrival_ms, codec), *batch_body.encode_body(records)]
+    )
+    return PREFIX.pack(len(body), crc32c(body)) + body
+
+
+def frames(
+    buffer: bytes, offset: int, next_position: int, *, may_start_inside: bool = False
+) -> Iterator[Frame]:
+    """The valid frames of ``buffer`` from ``offset``, each starting where the one before
+    ended: the first at ``next_position`` (or, if ``may_start_inside``, holding it). Stops at
+    an incomplete, corrupt or out-of-sequence frame, or at the end."""
+    end = len(buffer)
+    while offset + _FRAME_HEAD.size <= end:
+        body_length, crc, first, arrival_ms, codec, count = _FRAME_HEAD.unpack_from(buffer, offset)
+        body_start = offset + PREFIX.size
+        frame_end = body_start + body_length
+        in_sequence = first == next_position or (
+            may_start_inside and first < next_position < first + count
+        )
+        if (
+            body_length < _MIN_BODY
+            or frame_end > end
+            or not in_sequence
+            or crc32c(memoryview(buffer)[body_start:frame_end]) != crc
+        ):
+            return
+        try:
+            batch_body.batch_count(buffer, body_start + BODY_HEADER.size, frame_end)
+        except batch_body.CorruptBatch:
+            return
+        yield Frame(offset, frame_end, first, count, arrival_ms, codec)
+        offset = frame_end
+        next_position = first + count
+        may_start_inside = False
 
 
 def decode_frames(
     buffer: bytes, offset: int, out: StoredRecords, max_records: int, max_bytes: int
-) -> int:
-    """Append the valid frames of ``buffer`` from ``offset`` to ``out``; return the offset
-    after the last one taken.
+) -> tuple[int, bool]:
+    """Append the records of ``buffer``'s valid frames from ``offset`` to ``out``, starting
+    at ``out.next_position`` (which may lie inside the first frame).
 
-    The first frame must hold ``out.next_position``. Stops at an incomplete, corrupt or
-    out-of-sequence frame, when ``out`` holds ``max_records``, or before a record that would
-    take ``out.size`` past ``max_bytes`` (unless ``out`` is empty: a reader always progresses).
-    The caller compares the returned offset with the buffer length to tell a clean end from a
-    torn one. Records go straight into columns: no object per record beyond its fields.
+    Returns the offset after the last frame wholly taken, and whether reading may go on from
+    there: False once ``max_records`` or ``max_bytes`` stopped it (see
+    ``batch_body.decode_into``) or a frame was corrupt or out of sequence. A clean end of
+    ``buffer``, or a frame it holds only part of, leaves it True.
     """
     end = len(buffer)
-    size = out.size
-    keys, datas, times, codecs = out.partition_keys, out.datas, out.arrival_ms, out.codecs
-    add_key, add_data, add_time, add_codec = keys.append, datas.append, times.append, codecs.append
-    first = out.next_position
-    for position in range(first, first + max_records - len(keys)):
-        if offset + FRAME_OVERHEAD > end:
-            break
-        body_length, crc, stored_position, arrival_ms, key_length, codec = _unpack_frame_head(
-            buffer, offset
+    for frame in frames(buffer, offset, out.next_position, may_start_inside=True):
+        skip = out.next_position - frame.first_position
+        taken = batch_body.decode_into(
+            out,
+            buffer,
+            frame.offset + PREFIX.size + BODY_HEADER.size,
+            frame.end,
+            skip,
+            max_records,
+            max_bytes,
+            frame.arrival_ms,
+            frame.codec,
         )
-        body_start = offset + _PREFIX_SIZE
-        frame_end = body_start + body_length
-        if (
-            frame_end > end
-            or body_length < _BODY_HEADER_SIZE
-            or stored_position != position
-            or _crc(buffer[body_start:frame_end]) != crc
-        ):
-            break
-        record_size = body_length - _BODY_HEADER_SIZE
-        if size + record_size > max_bytes and keys:
-            break
-        size += record_size
-        key_start = body_start + _BODY_HEADER_SIZE
-        key_end = key_start + key_length
-        add_key(buffer[key_start:key_end])
-        add_data(buffer[key_end:frame_end])
-        add_time(arrival_ms)
-        add_codec(codec)
-        offset = frame_end
-    out.size = size
-    return offset
+        if skip + taken < frame.count:
+            return offset, False
+        offset = frame.end
+    return offset, offset == end or _incomplete(buffer, offset)
 
 
-def skip_frames(buffer: bytes, offset: int, count: int) -> tuple[int, int]:
-    """Step over up to ``count`` frames by their length prefixes alone (their records are not
-    wanted, so neither their CRC nor their fields are read); returns (offset, frames left).
+def skip_frames(buffer: bytes, offset: int, position: int) -> int:
+    """Step over the frames that end at or before ``position``, by their headers alone
+    (their records are not wanted, so neither their CRC nor their bodies are read).
 
-    Stops early at a prefix beyond ``buffer`` or with an insane length; the offset returned
-    may lie past the end of ``buffer`` when the last frame stepped over does.
+    Stops at a frame holding ``position``, at a header beyond ``buffer`` or with an insane
+    length; the offset returned may lie past the end of ``buffer`` when the last frame
+    stepped over does.
     """
     end = len(buffer)
-    while count > 0 and offset + _PREFIX_SIZE <= end:
-        (body_length,) = _unpack_body_length(buffer, offset)
-        if body_length < _BODY_HEADER_SIZE or body_length > MAX_BODY:
+    while offset + _FRAME_HEAD.size <= end:
+        body_length, _, first, _, _, count = _FRAME_HEAD.unpack_from(buffer, offset)
+        if body_length < _MIN_BODY or body_length > MAX_BODY or first + count > position:
             break
-        offset += _PREFIX_SIZE + body_length
-        count -= 1
-    return offset, count
+        offset += PREFIX.size + body_length
+    return offset
 
 
 def frame_length_at(buffer: bytes | memoryview, offset: int) -> int | None:
     """Total length of the frame starting at ``offset`` if its prefix is readable and sane."""
     if offset + PREFIX.size > len(buffer):
         return None
-    (body_length,) = _unpack_body_length(buffer, offset)
-    if body_length < BODY_HEADER.size or body_length > MAX_BODY:
+    body_length, _ = PREFIX.unpack_from(buffer, offset)
+    if body_length < _MIN_BODY or body_length > MAX_BODY:
         return None
     return PREFIX.size + body_length
+
+
+def _incomplete(buffer: bytes, offset: int) -> bool:
+    """Whether the bytes at ``offset`` are the start of a sane frame ``buffer`` cuts short."""
+    length = frame_length_at(buffer, offset)
+    return offset + _FRAME_HEAD.size > len(buffer) or (
+        length is not None and offset + length > len(buffer)
+    )

@@ -1,9 +1,10 @@
 """One segment file of a shard log, with its sparse position/time index.
 
-A segment holds consecutive positions. The active (last) segment is appended to; older
-segments are sealed, and their sparse index is saved beside them so a restart does not have
-to rescan them. The index keeps one entry per ``INDEX_INTERVAL`` bytes in compact arrays,
-so memory grows with data size / 32 KiB, not with the record count.
+A segment holds consecutive positions, one frame per append (``frames``). The active (last)
+segment is appended to; older segments are sealed, and their sparse index is saved beside
+them so a restart does not have to rescan them. The index keeps the start of one frame per
+``INDEX_INTERVAL`` bytes in compact arrays, so memory grows with data size / 32 KiB, not
+with the record count.
 """
 
 from __future__ import annotations
@@ -13,19 +14,12 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
-from itertools import accumulate
 from pathlib import Path
 
 from crc32c import crc32c
 
 from headwater.storage.base import StoredRecords
-from headwater.storage.local.frames import (
-    FRAME_OVERHEAD,
-    decode_frames,
-    frame_length_at,
-    skip_frames,
-)
+from headwater.storage.local.frames import decode_frames, frame_length_at, frames, skip_frames
 
 INDEX_INTERVAL = 32 * 1024
 READ_CHUNK = 256 * 1024
@@ -35,7 +29,7 @@ _UNBOUNDED = sys.maxsize
 
 
 class SparseIndex:
-    """Every ~INDEX_INTERVAL bytes: (position, byte offset, arrival ms) of a frame."""
+    """Every ~INDEX_INTERVAL bytes: (first position, byte offset, arrival ms) of a frame."""
 
     __slots__ = ("offsets", "positions", "times")
 
@@ -49,18 +43,11 @@ class SparseIndex:
         self.offsets.append(offset)
         self.times.append(arrival_ms)
 
-    def add_frames(
-        self, position: int, base: int, offsets: Sequence[int], times: Sequence[int]
-    ) -> None:
-        """Entries for consecutive frames from ``position`` at ``base + offsets[i]``: each
-        the first frame INDEX_INTERVAL past the previous entry, found by bisection rather
-        than by a test per frame."""
-        i = 0
-        if self.offsets:
-            i = bisect_left(offsets, self.offsets[-1] + INDEX_INTERVAL - base)
-        while i < len(offsets):
-            self.add(position + i, base + offsets[i], times[i])
-            i = bisect_left(offsets, offsets[i] + INDEX_INTERVAL, i + 1)
+    def add_frame(self, position: int, offset: int, arrival_ms: int) -> None:
+        """Note the frame at ``offset`` if it is the segment's first or lies INDEX_INTERVAL
+        past the last entry."""
+        if not self.offsets or offset >= self.offsets[-1] + INDEX_INTERVAL:
+            self.add(position, offset, arrival_ms)
 
     def floor_by_position(self, position: int) -> tuple[int, int]:
         """(position, offset) of the last entry at or before ``position``."""
@@ -121,16 +108,19 @@ class Segment:
 
     # -- writing -----------------------------------------------------------------------
 
-    def write(self, frames: bytes, offsets: list[int], count: int, arrival_ms: int) -> None:
-        """Write a batch's frames at the end (not yet durable: see ``mark_durable``)."""
-        base = self.size
-        written = os.pwrite(self.fd, frames, base)
-        if written != len(frames):
-            raise OSError(f"short write to {self.path}: {written} of {len(frames)} bytes")
-        self.index.add_frames(self.next_position, base, offsets, [arrival_ms] * count)
+    def write(self, frame: bytes, count: int, arrival_ms: int) -> None:
+        """Write an append's frame at the end (durable once ``sync`` has run)."""
+        written = os.pwrite(self.fd, frame, self.size)
+        if written != len(frame):
+            raise OSError(f"short write to {self.path}: {written} of {len(frame)} bytes")
+        self._add_frame(self.size, len(frame), count, arrival_ms)
+
+    def _add_frame(self, offset: int, length: int, count: int, arrival_ms: int) -> None:
+        """Index and extent of a frame written or found at ``offset`` (the next one)."""
+        self.index.add_frame(self.next_position, offset, arrival_ms)
         if self.size == 0:
             self.first_arrival_ms = arrival_ms
-        self.size += len(frames)
+        self.size = offset + length
         self.next_position += count
         self.last_arrival_ms = arrival_ms
 
@@ -206,11 +196,14 @@ class Segment:
         intact = self.start_position == expected_start
         while intact and offset < file_size:
             chunk = os.pread(self.fd, _chunk_length(self.fd, offset, file_size), offset)
-            found = StoredRecords(self.next_position)
-            consumed = decode_frames(chunk, 0, found, _UNBOUNDED, _UNBOUNDED)
-            if not found:
+            consumed = 0
+            for frame in frames(chunk, 0, self.next_position):
+                self._add_frame(
+                    offset + frame.offset, frame.end - frame.offset, frame.count, frame.arrival_ms
+                )
+                consumed = frame.end
+            if not consumed:
                 break
-            self._add_recovered(found, offset)
             offset += consumed
         self.size = self.durable_size = offset
         if offset < file_size:
@@ -218,19 +211,6 @@ class Segment:
             os.fsync(self.fd)
             return False
         return intact
-
-    def _add_recovered(self, found: StoredRecords, offset: int) -> None:
-        """Index and extent of records found by a recovery scan at ``offset``."""
-        sizes = [
-            FRAME_OVERHEAD + len(key) + len(data)
-            for key, data in zip(found.partition_keys, found.datas, strict=True)
-        ]
-        offsets = list(accumulate(sizes[:-1], initial=0))
-        self.index.add_frames(found.first_position, offset, offsets, found.arrival_ms)
-        if self.next_position == self.start_position:
-            self.first_arrival_ms = found.arrival_ms[0]
-        self.last_arrival_ms = found.arrival_ms[-1]
-        self.next_position = found.next_position
 
     # -- reading -----------------------------------------------------------------------
 
@@ -240,30 +220,32 @@ class Segment:
         position = out.next_position
         if position >= self.next_position or len(out) >= max_records:
             return
-        indexed, offset = self.index.floor_by_position(position)
-        self._decode(offset, position - indexed, out, max_records, max_bytes)
+        _, offset = self.index.floor_by_position(position)
+        self._decode(offset, out, max_records, max_bytes)
 
     def first_position_at_time(self, arrival_ms: int) -> int | None:
         """First durable position arriving at or after ``arrival_ms`` in this segment."""
         position, offset, bound = self.index.floor_by_time(arrival_ms)
         count = (self.next_position if bound is None else bound + 1) - position
         found = StoredRecords(position)
-        self._decode(offset, 0, found, count, _UNBOUNDED)
+        self._decode(offset, found, count, _UNBOUNDED)
         i = bisect_left(found.arrival_ms, arrival_ms)
         return position + i if i < len(found) else None
 
-    def _decode(
-        self, offset: int, skip: int, out: StoredRecords, max_records: int, max_bytes: int
-    ) -> None:
-        """Decode durable frames into ``out`` from ``offset``, after stepping over ``skip``
-        frames (the index is sparse: the records wanted may start a few frames later)."""
+    def _decode(self, offset: int, out: StoredRecords, max_records: int, max_bytes: int) -> None:
+        """Decode durable records into ``out`` from the frame at ``offset`` on, stepping over
+        the frames before ``out.next_position`` (the index is sparse: the records wanted may
+        start a few frames later)."""
         fd = self._fd if self._fd is not None else os.open(self.path, os.O_RDONLY)
         try:
             while offset < self.durable_size and len(out) < max_records:
                 chunk = os.pread(fd, _chunk_length(fd, offset, self.durable_size), offset)
-                start, skip = skip_frames(chunk, 0, skip)
-                end = start if skip else decode_frames(chunk, start, out, max_records, max_bytes)
-                if end == 0:
+                start = skip_frames(chunk, 0, out.next_position)
+                if start >= len(chunk):
+                    offset += start
+                    continue
+                end, more = decode_frames(chunk, start, out, max_records, max_bytes)
+                if not more or end == 0:
                     return
                 offset += end
         finally:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from headwater.storage.base import AppendResult, StoredRecords
-from headwater.storage.local.frames import encode_batch
+from headwater.storage.local.frames import encode_frame
 from headwater.storage.local.group_commit import GroupCommitter
 from headwater.storage.local.segment import Segment
 
@@ -117,8 +117,7 @@ class LocalShardLog:
         segment = self._active_segment()
         arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
         first = segment.next_position
-        frames, offsets = encode_batch(records, first, arrival_ms, codec)
-        segment.write(frames, offsets, len(records), arrival_ms)
+        segment.write(encode_frame(records, first, arrival_ms, codec), len(records), arrival_ms)
         end_offset, end_position = segment.size, segment.next_position
         # The write is on disk in the page cache; finish committing even if the caller goes
         # away, so positions become visible in order.

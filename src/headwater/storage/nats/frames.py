@@ -1,8 +1,4 @@
-"""One JetStream message per append: its records packed in a compact binary body.
-
-Body: ``count`` (u32), then ``count`` key lengths (u16), ``count`` data lengths (u32), then
-every key, then every data, all little-endian. Lengths first lets a reader slice the columns
-without a per-record header walk; a 100-byte record costs 6 bytes of framing.
+"""One JetStream message per append: its records as a batch body (``storage.batch_body``).
 
 Where the batch sits in the shard travels in one ``Hw-Batch`` header (first position, count,
 arrival ms, codec), so a tail notification or a probe needs no body parsing.
@@ -10,15 +6,13 @@ arrival ms, codec), so a tail notification or a probe needs no body parsing.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 
+from headwater.storage import batch_body
 from headwater.storage.base import StoredRecords
 
 BATCH_HEADER = "Hw-Batch"
-_COUNT = struct.Struct("<I")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +39,7 @@ class BatchMeta:
 
 
 def encode_body(records: Sequence[tuple[bytes, bytes]]) -> bytes:
-    count = len(records)
-    keys = [key for key, _ in records]
-    datas = [data for _, data in records]
-    return b"".join(
-        (
-            _COUNT.pack(count),
-            struct.pack(f"<{count}H", *map(len, keys)),
-            struct.pack(f"<{count}I", *map(len, datas)),
-            *keys,
-            *datas,
-        )
-    )
+    return b"".join(batch_body.encode_body(records))
 
 
 def decode_into(
@@ -70,18 +53,12 @@ def decode_into(
     """Append the batch's records from index ``skip`` to ``out``, within both bounds.
 
     The first record of an empty ``out`` is taken whatever its size, so a read always moves on.
+    A body that does not hold the ``meta.count`` records its header announced is refused.
     """
-    (count,) = _COUNT.unpack_from(body)
-    key_lengths = struct.unpack_from(f"<{count}H", body, 4)
-    data_lengths = struct.unpack_from(f"<{count}I", body, 4 + 2 * count)
-    key_ends = list(accumulate(key_lengths, initial=4 + 6 * count))
-    data_ends = list(accumulate(data_lengths, initial=key_ends[-1]))
-    for i in range(skip, count):
-        size = key_lengths[i] + data_lengths[i]
-        if len(out) >= max_records or (out.datas and out.size + size > max_bytes):
-            return
-        out.partition_keys.append(body[key_ends[i] : key_ends[i + 1]])
-        out.datas.append(body[data_ends[i] : data_ends[i + 1]])
-        out.arrival_ms.append(meta.arrival_ms)
-        out.codecs.append(meta.codec)
-        out.size += size
+    if batch_body.batch_count(body, 0, len(body)) != meta.count:
+        raise batch_body.CorruptBatch(
+            f"batch at sequence {meta.seq} does not hold {meta.count} records"
+        )
+    batch_body.decode_into(
+        out, body, 0, len(body), skip, max_records, max_bytes, meta.arrival_ms, meta.codec
+    )
