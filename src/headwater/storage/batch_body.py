@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, pairwise, repeat
 from operator import add
 
 from headwater.storage.base import StoredRecords
@@ -41,8 +41,7 @@ def encode_body(records: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
 def batch_count(buffer: bytes, start: int, end: int) -> int:
     """The record count of the body at ``buffer[start:end]``, once its lengths are checked
     to add up to its size (so slicing it cannot go astray)."""
-    count, _, _ = _lengths(buffer, start, end)
-    return count
+    return _Columns(buffer, start, end).count
 
 
 def decode_into(
@@ -63,38 +62,58 @@ def decode_into(
     ``out.size`` past ``max_bytes`` — except that an empty ``out`` always takes one record,
     so a reader moves on whatever the record's size.
     """
-    count, key_lengths, data_lengths = _lengths(buffer, start, end)
+    columns = _Columns(buffer, start, end)
+    count, key_lengths, data_lengths = columns.count, columns.key_lengths, columns.data_lengths
     wanted = min(count - skip, max_records - len(out))
     if wanted <= 0:
         return 0
-    last = skip + wanted
-    sizes = list(accumulate(map(add, key_lengths[skip:last], data_lengths[skip:last])))
-    taken = bisect_right(sizes, max_bytes - out.size) or (0 if out.datas else 1)
-    if not taken:
-        return 0
-    last = skip + taken
-    key_ends = list(accumulate(key_lengths, initial=start + COUNT_SIZE + _PER_RECORD * count))
-    data_ends = list(accumulate(data_lengths, initial=key_ends[-1]))
-    cut = buffer.__getitem__
-    out.partition_keys.extend(map(cut, map(slice, key_ends[skip:last], key_ends[skip + 1 :])))
-    out.datas.extend(map(cut, map(slice, data_ends[skip:last], data_ends[skip + 1 :])))
-    out.arrival_ms.extend(repeat(arrival_ms, taken))
-    out.codecs.extend(repeat(codec, taken))
-    out.size += sizes[taken - 1]
+    if skip == 0 and wanted == count and out.size + columns.record_bytes <= max_bytes:
+        taken, size = count, columns.record_bytes  # the common case: the whole batch fits
+    else:
+        last = skip + wanted
+        sizes = list(accumulate(map(add, key_lengths[skip:last], data_lengths[skip:last])))
+        taken = bisect_right(sizes, max_bytes - out.size) or (0 if out.datas else 1)
+        if not taken:
+            return 0
+        size = sizes[taken - 1]
+    keys = pairwise(accumulate(key_lengths, initial=columns.keys_start))
+    datas = pairwise(accumulate(data_lengths, initial=columns.datas_start))
+    if taken != count:
+        keys, datas = islice(keys, skip, skip + taken), islice(datas, skip, skip + taken)
+    # Comprehensions slice faster than map(getitem, map(slice, ...)): no slice objects.
+    out.partition_keys += [buffer[a:b] for a, b in keys]
+    out.datas += [buffer[a:b] for a, b in datas]
+    out.arrival_ms += repeat(arrival_ms, taken)
+    out.codecs += repeat(codec, taken)
+    out.size += size
     return taken
 
 
-def _lengths(buffer: bytes, start: int, end: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
-    """Count, key lengths and data lengths of a body, checked against its extent before
-    anything is allocated from them."""
-    if end - start < COUNT_SIZE:
-        raise CorruptBatch("batch body shorter than its count")
-    (count,) = _COUNT.unpack_from(buffer, start)
-    columns = start + COUNT_SIZE + _PER_RECORD * count
-    if columns > end:
-        raise CorruptBatch(f"batch of {count} records longer than its body")
-    key_lengths = struct.unpack_from(f"<{count}H", buffer, start + COUNT_SIZE)
-    data_lengths = struct.unpack_from(f"<{count}I", buffer, start + COUNT_SIZE + 2 * count)
-    if columns + sum(key_lengths) + sum(data_lengths) != end:
-        raise CorruptBatch("batch lengths do not add up to its body")
-    return count, key_lengths, data_lengths
+class _Columns:
+    """The count and length columns of a body, checked against its extent before anything
+    is allocated from them."""
+
+    __slots__ = (
+        "count",
+        "data_lengths",
+        "datas_start",
+        "key_lengths",
+        "keys_start",
+        "record_bytes",
+    )
+
+    def __init__(self, buffer: bytes, start: int, end: int) -> None:
+        if end - start < COUNT_SIZE:
+            raise CorruptBatch("batch body shorter than its count")
+        (count,) = _COUNT.unpack_from(buffer, start)
+        keys_start = start + COUNT_SIZE + _PER_RECORD * count
+        if keys_start > end:
+            raise CorruptBatch(f"batch of {count} records longer than its body")
+        self.count = count
+        self.key_lengths = struct.unpack_from(f"<{count}H", buffer, start + COUNT_SIZE)
+        self.data_lengths = struct.unpack_from(f"<{count}I", buffer, start + COUNT_SIZE + 2 * count)
+        self.keys_start = keys_start
+        self.datas_start = keys_start + sum(self.key_lengths)
+        if self.datas_start + sum(self.data_lengths) != end:
+            raise CorruptBatch("batch lengths do not add up to its body")
+        self.record_bytes = end - keys_start
