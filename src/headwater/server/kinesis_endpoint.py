@@ -25,6 +25,7 @@ from headwater.protocol.codecs import JSON, WireFormat, wire_format_for
 from headwater.protocol.sigv4 import IncomingRequest, SigV4Verifier
 from headwater.service.handlers import HANDLERS, STREAMING
 from headwater.service.handlers.policies import authorize
+from headwater.service.record_columns import decode_put_records
 from headwater.service.service import StreamService
 from headwater.service.shapes import OPERATIONS
 from headwater.service.subscriptions import Event
@@ -124,11 +125,16 @@ class KinesisEndpoint:
         try:
             if not body:
                 raise SerializationException()
-            decoded = wire.decode(body)
+            # The common PutRecords takes a columnar fast path; anything else (and anything
+            # it does not accept) the generic one, in AWS' order: parse, SigV4, validation.
+            columnar = operation == "PutRecords" and not wire.is_cbor
+            request = decode_put_records(body) if columnar else None
+            decoded = wire.decode(body) if request is None else None
             access_key = self.verifier.verify(
                 IncomingRequest(method, path, query_string, header_list, body)
             )
-            request = validate(operation, decoded, cbor=wire.is_cbor)
+            if request is None:
+                request = validate(operation, decoded, cbor=wire.is_cbor)
             authorize(self.service, operation, request, self.user_names.get(access_key))
             if handler is None:
                 events = await self.service.subscriptions.open(request)

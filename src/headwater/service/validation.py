@@ -657,6 +657,12 @@ def validate(operation: str, body: object, *, cbor: bool = False) -> dict[str, A
     return cleaned
 
 
+def member_test(shape: shapes.Shape) -> Callable[[Any], bool] | None:
+    """A JSON scalar shape's combined constraint test (None: it has none), for code that
+    checks values of that shape without a whole request around them."""
+    return _compile(shape, False).test
+
+
 def validation_error(errors: list[str]) -> ValidationException:
     """AWS' one ValidationException for a list of failed constraints (at most 10 shown)."""
     shown = errors[:_MAX_ERRORS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from headwater.errors import InvalidArgumentException, ResourceNotFoundException
 from headwater.service import sequence
 from headwater.service.model import Stream
+from headwater.service.record_columns import RecordColumns
 from headwater.service.records import parse_explicit_hash_key
 from headwater.service.registry import WRITABLE_STATES
 from headwater.service.service import StreamService
@@ -87,13 +88,14 @@ async def put_record(service: StreamService, request: dict) -> dict:
 async def put_records(service: StreamService, request: dict) -> dict:
     stream = _stream_for_data(service, request)
     records = request["Records"]
-    check_partition_keys(records, "records.{}.member.partitionKey")
-    datas = [r["Data"] for r in records]
+    if not isinstance(records, RecordColumns):  # the generic path: a dict per entry
+        check_partition_keys(records, "records.{}.member.partitionKey")
+        records = RecordColumns.from_entries(records)
+    datas, keys = records.datas, records.partition_keys
     check_record_sizes(stream, datas, "records.{}.member.data")
-    keys = [r["PartitionKey"].encode() for r in records]
     hash_keys = None
-    if any("ExplicitHashKey" in r for r in records):
-        hash_keys = [parse_explicit_hash_key(r.get("ExplicitHashKey")) for r in records]
+    if records.explicit_hash_keys is not None:
+        hash_keys = list(map(parse_explicit_hash_key, records.explicit_hash_keys))
     limit = max(MAX_PUT_RECORDS_BYTES, stream.max_record_size_kib * 1024)
     if sum(map(len, datas)) + sum(map(len, keys)) > limit:
         raise InvalidArgumentException(f"Records size exceeds {limit // (1024 * 1024)} MB limit")
