@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from headwater.service import sequence
-from headwater.service.hashing import HASH_KEY_MAX, even_ranges, hash_key_of
+from headwater.service.hashing import HASH_KEY_MAX, even_ranges, hash_key_digests
 from headwater.service.iterators import IteratorCodec, IteratorState
 from headwater.service.limits import LimitsPolicy, ShardThrottle
+from headwater.service.model import Shard, Stream
+from headwater.service.records import _group_by_slot
 from headwater.service.tokens import TokenSigner
 
 
@@ -44,7 +48,8 @@ def test_even_ranges_match_aws_split_for_three_shards():
 
 
 def test_partition_key_hash_is_md5_big_endian():
-    assert hash_key_of(b"") == 0xD41D8CD98F00B204E9800998ECF8427E
+    (digest,) = hash_key_digests([b""])
+    assert int.from_bytes(digest, "big") == 0xD41D8CD98F00B204E9800998ECF8427E
 
 
 def test_write_bucket_refuses_past_a_seconds_worth_and_refills():
@@ -83,3 +88,42 @@ def test_iterators_round_trip():
     state = IteratorState("stream.name-1", 1_700_000_000_000, 3, 12345, 1_700_000_000_500)
     assert codec.decode(codec.encode(state)) == state
     assert len(codec.encode(state)) <= 512
+
+
+@given(
+    st.lists(st.binary(max_size=20), min_size=1, max_size=60),
+    st.integers(1, 7),
+    st.data(),
+)
+def test_records_route_to_the_shard_whose_range_holds_their_hash_key(keys, shards, data):
+    stream = Stream(stream_id="s", name="s", created_ms=0, ready_at_ms=0)
+    stream.shards = [
+        Shard(
+            shard_id=f"shardId-{i:012d}",
+            index=i,
+            hash_start=str(start),
+            hash_end=str(end),
+            epoch_ms=0,
+            created_ms=0,
+        )
+        for i, (start, end) in enumerate(even_ranges(shards))
+    ]
+    stream.rebuild_routes()
+    explicit = data.draw(
+        st.none()
+        | st.lists(st.none() | st.integers(0, HASH_KEY_MAX), min_size=len(keys), max_size=len(keys))
+    )
+    slots = stream.route_slots(keys, explicit)
+    for i, key in enumerate(keys):
+        hash_key = explicit[i] if explicit and explicit[i] is not None else None
+        if hash_key is None:
+            hash_key = int.from_bytes(hashlib.md5(key).digest(), "big")
+        shard = stream.open_shards[slots[i]]
+        assert int(shard.hash_start) <= hash_key <= int(shard.hash_end)
+    failed = set(data.draw(st.lists(st.integers(0, len(keys) - 1))))
+    groups = _group_by_slot(slots, failed)
+    assert sorted(i for _, indexes in groups for i in indexes) == [
+        i for i in range(len(keys)) if i not in failed
+    ]
+    for slot, indexes in groups:
+        assert list(indexes) == sorted(indexes) and {slots[i] for i in indexes} == {slot}

@@ -68,7 +68,7 @@ class OnDemandScaler:
         for stream in list(service.registry.streams.values()):
             if stream.mode != MODE_ON_DEMAND or stream.status(now) != STATUS_ACTIVE:
                 continue
-            loads = {s.index: self._load(stream, s, interval_s) for s in stream._route_shards}
+            loads = {s.index: self._load(stream, s, interval_s) for s in stream.open_shards}
             action = self._choose(stream, loads, now)
             if action is not None:
                 async with service.control_lock:
@@ -77,7 +77,7 @@ class OnDemandScaler:
 
     def _choose(self, stream: Stream, loads: dict[int, float], now: int) -> PlanMaker | None:
         config = self.service.config
-        shards = stream._route_shards
+        shards = stream.open_shards
         for shard in shards:
             key = (stream.stream_id, shard.index)
             if loads[shard.index] >= config.on_demand_split_threshold:

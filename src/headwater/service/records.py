@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from headwater.errors import (
 from headwater.protocol.values import PutResults, Records
 from headwater.service import sequence
 from headwater.service.encryption import CODEC_AES_GCM, CODEC_PLAIN, KeyRing
-from headwater.service.hashing import HASH_KEY_MAX, hash_key_of
+from headwater.service.hashing import HASH_KEY_MAX
 from headwater.service.iterators import ITERATOR_TTL_MS, IteratorCodec, IteratorState
 from headwater.service.metrics import KinesisMetrics
 from headwater.service.model import Shard, Stream, shard_id_for
@@ -86,12 +87,15 @@ class RecordPlane:
         registry = self.registry
         now = registry.clock.now_ms()
         results = PutResults(len(keys))
-        shards = _route(stream, keys, hash_keys)
+        slots = stream.route_slots(keys, hash_keys)
+        table = stream.open_shards
         if registry.config.limits.enabled:
+            shards = list(map(table.__getitem__, slots))
             self._admit(stream, shards, keys, datas, now, results, all_or_nothing)
         key = self.keys.resolve(stream.key_id) if stream.encryption_type == "KMS" else None
         batches: list[_ShardBatch] = []
-        for shard, indexes in _group_by_shard(shards, results.errors):
+        for slot, indexes in _group_by_slot(slots, results.errors):
+            shard = table[slot]
             shard_keys = list(map(keys.__getitem__, indexes))
             shard_datas = list(map(datas.__getitem__, indexes))
             size = sum(map(len, shard_keys)) + sum(map(len, shard_datas))
@@ -378,34 +382,25 @@ class _ShardBatch(NamedTuple):
     size: int  # bytes of keys and data, before sealing
 
 
-def _route(stream: Stream, keys: list[bytes], hash_keys: list[int | None] | None) -> list[Shard]:
-    """Each record's shard: by its explicit hash key, else its key's MD5 (no hashing at all
-    while one open shard covers the whole key space)."""
-    if stream.open_shard_count == 1:
-        return [stream.route(0)] * len(keys)
-    if hash_keys is None:
-        return list(map(stream.route, map(hash_key_of, keys)))
-    return [
-        stream.route(hash_key_of(key) if hash_key is None else hash_key)
-        for key, hash_key in zip(keys, hash_keys, strict=True)
-    ]
+def _group_by_slot(slots: list[int], failed: Collection[int]) -> list[tuple[int, Sequence[int]]]:
+    """Request indexes per routing slot, each in request order, leaving out failed records.
 
-
-def _group_by_shard(
-    shards: list[Shard], failed: Collection[int]
-) -> list[tuple[Shard, Sequence[int]]]:
-    """Request indexes per shard, in request order, leaving out failed records."""
-    if not failed and shards and shards.count(shards[0]) == len(shards):
-        return [(shards[0], range(len(shards)))]
-    groups: dict[int, tuple[Shard, list[int]]] = {}
-    for i, shard in enumerate(shards):
-        if i in failed:
-            continue
-        group = groups.get(shard.index)
-        if group is None:
-            group = groups[shard.index] = (shard, [])
-        group[1].append(i)
-    return list(groups.values())
+    A stable sort by slot and a count per slot group them in C instead of a loop per record.
+    """
+    count = len(slots)
+    if not failed and slots and slots.count(slots[0]) == count:
+        return [(slots[0], range(count))]
+    order = sorted(range(count), key=slots.__getitem__)
+    groups: list[tuple[int, Sequence[int]]] = []
+    start = 0
+    for slot, size in sorted(Counter(slots).items()):
+        indexes = order[start : start + size]
+        start += size
+        if failed:
+            indexes = [i for i in indexes if i not in failed]
+        if indexes:
+            groups.append((slot, indexes))
+    return groups
 
 
 @dataclass(frozen=True, slots=True)

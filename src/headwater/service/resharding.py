@@ -185,7 +185,7 @@ class Resharder:
         targets = even_ranges(target)
         boundaries = {start for start, _ in targets[1:]}
         pieces: list[Shard] = []
-        for shard in sorted(stream._route_shards, key=lambda s: int(s.hash_start)):
+        for shard in sorted(stream.open_shards, key=lambda s: int(s.hash_start)):
             cuts = sorted(b for b in boundaries if int(shard.hash_start) < b <= int(shard.hash_end))
             rest = shard
             for cut in cuts:
