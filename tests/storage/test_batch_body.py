@@ -19,7 +19,7 @@ def test_a_batch_reads_back_from_any_index_within_any_bounds(batch, data) -> Non
     skip = data.draw(st.integers(0, len(batch) - 1))
     max_records = data.draw(st.integers(1, 50))
     max_bytes = data.draw(st.integers(0, 20_000))
-    body = b"".join(batch_body.encode_body(batch))
+    body = b"".join(batch_body.encode_body([k for k, _ in batch], [d for _, d in batch]))
     out = StoredRecords(100 + skip)
     taken = batch_body.decode_into(out, body, 0, len(body), skip, max_records, max_bytes, 5, 1)
     expected = batch[skip : skip + max_records]
@@ -33,7 +33,7 @@ def test_a_batch_reads_back_from_any_index_within_any_bounds(batch, data) -> Non
 
 
 def test_a_full_reader_takes_nothing_more() -> None:
-    body = b"".join(batch_body.encode_body([(b"k", b"a"), (b"k", b"b")]))
+    body = b"".join(batch_body.encode_body([b"k", b"k"], [b"a", b"b"]))
     out = StoredRecords(0)
     assert batch_body.decode_into(out, body, 0, len(body), 0, 1, 1 << 20, 0, 0) == 1
     assert batch_body.decode_into(out, body, 0, len(body), 1, 1, 1 << 20, 0, 0) == 0
@@ -46,8 +46,8 @@ def test_a_full_reader_takes_nothing_more() -> None:
         b"",
         b"\x01\x00",
         b"\xff\xff\xff\xff" + b"\x00" * 60,  # a huge count: refused before anything is allocated
-        b"".join(batch_body.encode_body([(b"key", b"data")])) + b"x",
-        b"".join(batch_body.encode_body([(b"key", b"data")]))[:-1],
+        b"".join(batch_body.encode_body([b"key"], [b"data"])) + b"x",
+        b"".join(batch_body.encode_body([b"key"], [b"data"]))[:-1],
     ],
 )
 def test_a_body_whose_lengths_do_not_add_up_is_refused(body: bytes) -> None:

@@ -96,14 +96,17 @@ class RecordPlane:
         batches: list[_ShardBatch] = []
         for slot, indexes in _group_by_slot(slots, results.errors):
             shard = table[slot]
-            shard_keys = list(map(keys.__getitem__, indexes))
-            shard_datas = list(map(datas.__getitem__, indexes))
+            if isinstance(indexes, range):  # the whole request goes to this shard
+                shard_keys, shard_datas = keys, datas
+            else:
+                shard_keys = list(map(keys.__getitem__, indexes))
+                shard_datas = list(map(datas.__getitem__, indexes))
             size = sum(map(len, shard_keys)) + sum(map(len, shard_datas))
-            records = list(zip(shard_keys, shard_datas, strict=True))
             codec = CODEC_PLAIN
             if key is not None:
-                records, codec = self._sealed(stream, shard, key, records), CODEC_AES_GCM
-            batches.append(_ShardBatch(shard, indexes, records, codec, size))
+                shard_datas = self._sealed(stream, shard, key, shard_keys, shard_datas)
+                shard_keys, codec = [b""] * len(shard_datas), CODEC_AES_GCM
+            batches.append(_ShardBatch(shard, indexes, shard_keys, shard_datas, codec, size))
         for batch in batches:
             registry.begin_write(stream, batch.shard)
             registry.usage(stream, batch.shard).add(len(batch.indexes), batch.size)
@@ -139,11 +142,12 @@ class RecordPlane:
             results.errors[i] = ("ProvisionedThroughputExceededException", message)
 
     def _sealed(
-        self, stream: Stream, shard: Shard, key: bytes, records: list[tuple[bytes, bytes]]
-    ) -> list[tuple[bytes, bytes]]:
-        """Records of an encrypted stream: key and data sealed together, the key left empty."""
+        self, stream: Stream, shard: Shard, key: bytes, keys: list[bytes], datas: list[bytes]
+    ) -> list[bytes]:
+        """Records of an encrypted stream: key and data sealed together (stored with an
+        empty key)."""
         context = _encryption_context(stream, shard)
-        return [(b"", self.keys.seal(key, k, d, context)) for k, d in records]
+        return [self.keys.seal(key, k, d, context) for k, d in zip(keys, datas, strict=True)]
 
     async def _append(
         self, stream: Stream, batch: _ShardBatch, now: int, results: PutResults
@@ -153,7 +157,7 @@ class RecordPlane:
         shard = batch.shard
         try:
             shard_log = await self.registry.shard_log(stream, shard)
-            result = await shard_log.append(batch.records, now, batch.codec)
+            result = await shard_log.append(batch.keys, batch.datas, now, batch.codec)
         finally:
             self.registry.end_write(stream, shard)
         first = shard.sequence_base + 1 + result.first_position
@@ -377,7 +381,8 @@ class _ShardBatch(NamedTuple):
 
     shard: Shard
     indexes: Sequence[int]  # in the request
-    records: list[tuple[bytes, bytes]]  # (partition key, data) as stored
+    keys: list[bytes]  # as stored
+    datas: list[bytes]
     codec: int
     size: int  # bytes of keys and data, before sealing
 

@@ -64,9 +64,9 @@ class ShardLog(Protocol):
         """Arrival time of the newest durable record (0 when empty)."""
 
     async def append(
-        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int, codec: int = 0
+        self, keys: Sequence[bytes], datas: Sequence[bytes], arrival_ms: int, codec: int = 0
     ) -> AppendResult:
-        """Append (partition key, data) pairs tagged ``codec``; returns once durable."""
+        """Append records (``keys[i]``, ``datas[i]``) tagged ``codec``; returns once durable."""
 
     async def read(self, position: int, max_records: int, max_bytes: int) -> StoredRecords:
         """Durable records from ``position`` on, bounded in count and bytes (of keys and data).

@@ -25,10 +25,9 @@ class CorruptBatch(ValueError):
     """A batch body whose lengths do not add up to its size."""
 
 
-def encode_body(records: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+def encode_body(keys: Sequence[bytes], datas: Sequence[bytes]) -> list[bytes]:
     """The parts of a batch body, in order (the caller joins them with its own header)."""
-    count = len(records)
-    keys, datas = zip(*records, strict=True) if count else ((), ())
+    count = len(keys)
     return [
         _COUNT.pack(count),
         struct.pack(f"<{count}H", *map(len, keys)),

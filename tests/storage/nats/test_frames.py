@@ -13,10 +13,10 @@ from headwater.storage.nats.settings import parse_storage_url
 def test_a_batch_reads_back_with_its_meta_and_must_hold_its_count() -> None:
     meta = BatchMeta(seq=7, first_position=100, count=2, arrival_ms=5, codec=1)
     out = StoredRecords(101)
-    decode_into(out, meta, encode_body([(b"a", b"1"), (b"b", b"2")]), 1, 10, 1 << 20)
+    decode_into(out, meta, encode_body([b"a", b"b"], [b"1", b"2"]), 1, 10, 1 << 20)
     assert (out.partition_keys, out.datas, out.arrival_ms, out.codecs) == ([b"b"], [b"2"], [5], [1])
     with pytest.raises(CorruptBatch):
-        decode_into(StoredRecords(100), meta, encode_body([(b"a", b"1")]), 0, 10, 1 << 20)
+        decode_into(StoredRecords(100), meta, encode_body([b"a"], [b"1"]), 0, 10, 1 << 20)
 
 
 def test_batch_meta_travels_in_one_header() -> None:

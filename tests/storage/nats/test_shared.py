@@ -43,8 +43,8 @@ async def test_writers_on_two_nodes_share_one_dense_order(nodes) -> None:
     async def write(log, tag: str) -> list[tuple[int, int]]:
         placed = []
         for batch in range(30):
-            records = [(f"{tag}{batch}-{i}".encode(), b"x") for i in range(3)]
-            placed.append(((await log.append(records, 1)).first_position, batch))
+            keys = [f"{tag}{batch}-{i}".encode() for i in range(3)]
+            placed.append(((await log.append(keys, [b"x"] * 3, 1)).first_position, batch))
         return placed
 
     placed_a, placed_b = await asyncio.gather(write(a, "a"), write(b, "b"))
@@ -61,7 +61,7 @@ async def test_a_node_hears_of_appends_made_elsewhere(nodes) -> None:
     writer = await nodes().open_shard(stream_id, SHARD)
     reader = await nodes().open_shard(stream_id, SHARD)
     waiting = asyncio.create_task(reader.wait_beyond(0, 10))
-    await writer.append([(b"k", b"v")], 1)
+    await writer.append([b"k"], [b"v"], 1)
     assert await asyncio.wait_for(waiting, 10)
     assert reader.end_position == 1
 
@@ -70,8 +70,8 @@ async def test_a_fresh_node_finds_any_position_and_time(nodes) -> None:
     stream_id = uuid.uuid4().hex
     writer = await nodes().open_shard(stream_id, SHARD)
     for batch in range(300):
-        records = [(f"{batch}-{i}".encode(), b"d") for i in range(1 + batch % 7)]
-        await writer.append(records, 10_000 + batch)
+        keys = [f"{batch}-{i}".encode() for i in range(1 + batch % 7)]
+        await writer.append(keys, [b"d"] * len(keys), 10_000 + batch)
     fresh = await nodes().open_shard(stream_id, SHARD)
     everything = await fresh.read(0, 10_000, 1 << 30)
     assert len(everything) == fresh.end_position
@@ -87,11 +87,11 @@ async def test_a_sealed_shard_refuses_appends_from_every_node(nodes) -> None:
     stream_id = uuid.uuid4().hex
     closer = await nodes().open_shard(stream_id, SHARD)
     late = await nodes().open_shard(stream_id, SHARD)
-    await late.append([(b"k", b"v")], 1)
+    await late.append([b"k"], [b"v"], 1)
     await closer.seal()
     assert closer.end_position == 1
     with pytest.raises(StorageUnavailableException, match="closed by a reshard"):
-        await late.append([(b"k", b"v")], 2)
+        await late.append([b"k"], [b"v"], 2)
 
 
 async def test_metadata_changes_reach_the_other_nodes(nodes) -> None:
@@ -119,7 +119,7 @@ async def test_a_batch_nobody_announced_still_reaches_readers(nodes) -> None:
         meta = BatchMeta(seq=0, first_position=0, count=1, arrival_ms=5)
         await nc.jetstream().publish(
             settings.shard_subject(stream_id, SHARD),
-            encode_body([(b"k", b"unannounced")]),
+            encode_body([b"k"], [b"unannounced"]),
             headers={BATCH_HEADER: meta.header(), "Nats-Expected-Last-Sequence": "0"},
         )
     finally:

@@ -49,11 +49,11 @@ class Frame(NamedTuple):
 
 
 def encode_frame(
-    records: Sequence[tuple[bytes, bytes]], first_position: int, arrival_ms: int, codec: int = 0
+    keys: Sequence[bytes], datas: Sequence[bytes], first_position: int, arrival_ms: int, codec: int
 ) -> bytes:
     """The frame of one append."""
     body = b"".join(
-        [BODY_HEADER.pack(first_position, arrival_ms, codec), *batch_body.encode_body(records)]
+        [BODY_HEADER.pack(first_position, arrival_ms, codec), *batch_body.encode_body(keys, datas)]
     )
     return PREFIX.pack(len(body), crc32c(body)) + body
 

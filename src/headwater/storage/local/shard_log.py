@@ -112,12 +112,12 @@ class LocalShardLog:
         return self._last_arrival_ms
 
     async def append(
-        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int, codec: int = 0
+        self, keys: Sequence[bytes], datas: Sequence[bytes], arrival_ms: int, codec: int = 0
     ) -> AppendResult:
         segment = self._active_segment()
         arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
         first = segment.next_position
-        segment.write(encode_frame(records, first, arrival_ms, codec), len(records), arrival_ms)
+        segment.write(encode_frame(keys, datas, first, arrival_ms, codec), len(keys), arrival_ms)
         end_offset, end_position = segment.size, segment.next_position
         # The write is on disk in the page cache; finish committing even if the caller goes
         # away, so positions become visible in order.

@@ -38,8 +38,8 @@ class BatchMeta:
         return cls(seq, first, count, arrival, codec)
 
 
-def encode_body(records: Sequence[tuple[bytes, bytes]]) -> bytes:
-    return b"".join(batch_body.encode_body(records))
+def encode_body(keys: Sequence[bytes], datas: Sequence[bytes]) -> bytes:
+    return b"".join(batch_body.encode_body(keys, datas))
 
 
 def decode_into(

@@ -117,15 +117,13 @@ class NatsShardLog:
         return self._tail.arrival_ms if self._tail else 0
 
     async def append(
-        self, records: Sequence[tuple[bytes, bytes]], arrival_ms: int, codec: int = 0
+        self, keys: Sequence[bytes], datas: Sequence[bytes], arrival_ms: int, codec: int = 0
     ) -> AppendResult:
-        body = encode_body(records)
+        body = encode_body(keys, datas)
         msg_id = uuid.uuid4().hex  # a retried publish that did land is deduplicated
         # Finish even if the caller goes away, so the tail this node knows stays exact.
         async with self._appending:
-            stored = await asyncio.shield(
-                self._append(body, len(records), arrival_ms, codec, msg_id)
-            )
+            stored = await asyncio.shield(self._append(body, len(keys), arrival_ms, codec, msg_id))
         await self._announce(stored)
         return AppendResult(stored.first_position, stored.arrival_ms)
 
