@@ -98,6 +98,7 @@ def test_a_plain_request_takes_the_fast_path() -> None:
         b'{"Records": [{"Data": "QQ\\u003d\\u003d", "PartitionKey": "\xc3\xa9"}]}',  # non-ASCII key
         b'{"Records": [{"Data": "QQ==", "PartitionKey": ""}]}',
         b'{"Records": [{"Data": "QQ==", "PartitionKey": "k", "ExplicitHashKey": "01"}]}',
+        b'{"Records": [{"Data": "QQ==", "PartitionKey": "k", "ExplicitHashKey": ""}]}',
         b'{"Records": []}',
         b'{"Records": [{"Data": "QQ==", "PartitionKey": "k"}], "StreamName": "a b"}',
         b'{"Records": [{"Data": null, "PartitionKey": "k"}]}',

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -58,6 +59,9 @@ class _PutRecords(msgspec.Struct, gc=False):
 
 
 _decoder = msgspec.json.Decoder(_PutRecords)
+_DATA = attrgetter("Data")
+_PARTITION_KEY = attrgetter("PartitionKey")
+_EXPLICIT_HASH_KEY = attrgetter("ExplicitHashKey")
 _blobs = msgspec.json.Decoder(list[bytes])
 _ONE_CALL_MAX_AVERAGE = 256  # digits a text (192 bytes of data); see decode_base64_column
 _ZERO_FILL = (b"", b"\0\0", b"\0")  # by length % 3: zero bytes completing the last group
@@ -98,17 +102,18 @@ def decode_put_records(body: bytes) -> dict[str, Any] | None:
 
 
 def _columns(entries: list[_Entry]) -> RecordColumns | None:
-    keys = [entry.PartitionKey for entry in entries]
+    keys = list(map(_PARTITION_KEY, entries))
     lengths = list(map(len, keys))
     if not "".join(keys).isascii() or min(lengths) < _KEY_MIN or max(lengths) > _KEY_MAX:
         return None  # Java counts non-ASCII lengths differently: the generic path knows how
-    hash_keys: list[str | None] | None = [entry.ExplicitHashKey for entry in entries]
-    present = [key for key in hash_keys if key is not None]
-    if not present:
+    hash_keys: list[str | None] | None = list(map(_EXPLICIT_HASH_KEY, entries))
+    if hash_keys.count(None) == len(entries):
         hash_keys = None
-    elif _HASH_KEY_TEST is not None and not all(map(_HASH_KEY_TEST, present)):
+    elif _HASH_KEY_TEST is not None and not all(
+        _HASH_KEY_TEST(key) for key in hash_keys if key is not None
+    ):
         return None
-    datas = decode_base64_column([entry.Data for entry in entries])
+    datas = decode_base64_column(list(map(_DATA, entries)))
     if datas is None or max(map(len, datas)) > _DATA_MAX:
         return None
     return RecordColumns(list(map(str.encode, keys)), datas, hash_keys)
