@@ -55,6 +55,8 @@ def encode_frame(
     body = b"".join(
         [BODY_HEADER.pack(first_position, arrival_ms, codec), *batch_body.encode_body(keys, datas)]
     )
+    if len(body) > MAX_BODY:  # requests are bounded far below; never write what reads refuse
+        raise ValueError(f"an append of {len(body)} bytes exceeds the frame limit of {MAX_BODY}")
     return PREFIX.pack(len(body), crc32c(body)) + body
 
 
