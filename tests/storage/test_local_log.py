@@ -9,11 +9,7 @@ import pytest
 
 from headwater.storage.local import LocalShardLog, LocalStorage
 from headwater.storage.local.group_commit import GroupCommitter
-
-
-def _records(n: int, size: int = 100, tag: str = "r") -> tuple[list[bytes], list[bytes]]:
-    """(keys, datas) of ``n`` records."""
-    return [f"{tag}{i}".encode() for i in range(n)], [bytes([i % 251]) * size for i in range(n)]
+from tests.storage.records import columns
 
 
 async def _open(directory: Path, segment_bytes: int = 1 << 20) -> LocalShardLog:
@@ -24,8 +20,8 @@ async def _open(directory: Path, segment_bytes: int = 1 << 20) -> LocalShardLog:
 
 async def test_append_assigns_consecutive_positions_and_reads_back(tmp_path: Path) -> None:
     log = await _open(tmp_path)
-    first = await log.append(*_records(10), 1000)
-    second = await log.append(*_records(5, tag="s"), 1001)
+    first = await log.append(*columns(10), 1000)
+    second = await log.append(*columns(5, tag="s"), 1001)
     assert (first.first_position, second.first_position) == (0, 10)
     got = await log.read(0, 100, 1 << 30)
     assert (got.first_position, got.next_position) == (0, 15)
@@ -35,7 +31,7 @@ async def test_append_assigns_consecutive_positions_and_reads_back(tmp_path: Pat
 
 async def test_reads_respect_count_and_byte_bounds(tmp_path: Path) -> None:
     log = await _open(tmp_path)
-    await log.append(*_records(100, size=1000), 1)
+    await log.append(*columns(100, size=1000), 1)
     assert len(await log.read(0, 7, 1 << 30)) == 7
     bounded = await log.read(0, 100, 10_000)
     assert 1 <= len(bounded) <= 10
@@ -46,15 +42,15 @@ async def test_reads_respect_count_and_byte_bounds(tmp_path: Path) -> None:
 
 async def test_arrival_time_never_goes_backwards(tmp_path: Path) -> None:
     log = await _open(tmp_path)
-    await log.append(*_records(1), 5000)
-    result = await log.append(*_records(1), 4000)
+    await log.append(*columns(1), 5000)
+    result = await log.append(*columns(1), 4000)
     assert result.arrival_ms == 5000
 
 
 async def test_segments_roll_and_recover_from_saved_indexes(tmp_path: Path) -> None:
     log = await _open(tmp_path, segment_bytes=64 * 1024)
     for batch in range(40):
-        await log.append(*_records(20, size=500, tag=f"b{batch}-"), 10_000 + batch)
+        await log.append(*columns(20, size=500, tag=f"b{batch}-"), 10_000 + batch)
     await log.close()
     assert len(list(tmp_path.glob("*.seg"))) > 5
     assert len(list(tmp_path.glob("*.idx"))) == len(list(tmp_path.glob("*.seg"))) - 1
@@ -70,7 +66,7 @@ async def test_segments_roll_and_recover_from_saved_indexes(tmp_path: Path) -> N
 async def test_position_at_time_finds_first_record_at_or_after(tmp_path: Path) -> None:
     log = await _open(tmp_path, segment_bytes=32 * 1024)
     for batch in range(50):
-        await log.append(*_records(10, size=300), 1000 + batch * 10)
+        await log.append(*columns(10, size=300), 1000 + batch * 10)
     assert await log.position_at_time(0) == 0
     assert await log.position_at_time(1000 + 25 * 10) == 250
     assert await log.position_at_time(1000 + 25 * 10 - 3) == 250
@@ -79,7 +75,7 @@ async def test_position_at_time_finds_first_record_at_or_after(tmp_path: Path) -
 
 async def test_torn_tail_is_truncated_on_recovery(tmp_path: Path) -> None:
     log = await _open(tmp_path)
-    await log.append(*_records(10), 1)
+    await log.append(*columns(10), 1)
     await log.close()
     segment = next(tmp_path.glob("*.seg"))
     intact_size = segment.stat().st_size
@@ -88,14 +84,14 @@ async def test_torn_tail_is_truncated_on_recovery(tmp_path: Path) -> None:
     reopened = await _open(tmp_path)
     assert reopened.end_position == 10
     assert segment.stat().st_size == intact_size
-    await reopened.append(*_records(1), 2)
+    await reopened.append(*columns(1), 2)
     assert (await reopened.read(0, 100, 1 << 30)).next_position == 11
 
 
 async def test_a_corrupted_append_cuts_the_log_where_it_starts(tmp_path: Path) -> None:
     log = await _open(tmp_path)
-    await log.append(*_records(5, size=100), 1)
-    await log.append(*_records(5, size=100, tag="s"), 2)
+    await log.append(*columns(5, size=100), 1)
+    await log.append(*columns(5, size=100, tag="s"), 2)
     await log.close()
     segment = next(tmp_path.glob("*.seg"))
     data = bytearray(segment.read_bytes())
@@ -115,7 +111,7 @@ async def test_a_corrupted_append_cuts_the_log_where_it_starts(tmp_path: Path) -
 async def test_reads_start_anywhere_inside_an_append(tmp_path: Path) -> None:
     log = await _open(tmp_path, segment_bytes=64 * 1024)
     for batch in range(30):
-        await log.append(*_records(50, size=200, tag=f"b{batch}-"), 1000 + batch)
+        await log.append(*columns(50, size=200, tag=f"b{batch}-"), 1000 + batch)
     for position in (0, 1, 49, 50, 777, 1499):
         got = await log.read(position, 3, 1 << 30)
         expected = [
@@ -133,7 +129,7 @@ async def test_reads_start_anywhere_inside_an_append(tmp_path: Path) -> None:
 async def test_trim_drops_whole_expired_segments_only(tmp_path: Path) -> None:
     log = await _open(tmp_path, segment_bytes=16 * 1024)
     for batch in range(20):
-        await log.append(*_records(10, size=400), 1000 * (batch + 1))
+        await log.append(*columns(10, size=400), 1000 * (batch + 1))
     await log.close()  # let background sealing finish
     log = await _open(tmp_path, segment_bytes=16 * 1024)
     before = len(list(tmp_path.glob("*.seg")))
@@ -151,7 +147,7 @@ async def test_storage_keeps_metadata_and_logs_per_shard(tmp_path: Path, shards:
     storage.metadata.save_stream("s1", {"name": "one", "shards": shards})
     for i in range(shards):
         log = await storage.open_shard("s1", f"shardId-{i:012d}")
-        await log.append(*_records(i + 1), 1)
+        await log.append(*columns(i + 1), 1)
     await storage.close()
     storage = LocalStorage(tmp_path)
     assert storage.metadata.load_streams() == [{"name": "one", "shards": shards}]

@@ -6,11 +6,7 @@ import asyncio
 import uuid
 
 from tests.storage.nats.conftest import StorageFactory
-
-
-def _records(n: int, size: int = 100, tag: str = "r") -> tuple[list[bytes], list[bytes]]:
-    """(keys, datas) of ``n`` records."""
-    return [f"{tag}{i}".encode() for i in range(n)], [bytes([i % 251]) * size for i in range(n)]
+from tests.storage.records import columns
 
 
 def _ids() -> tuple[str, str]:
@@ -19,8 +15,8 @@ def _ids() -> tuple[str, str]:
 
 async def test_appends_get_dense_positions_and_read_back(open_storage: StorageFactory) -> None:
     log = await open_storage().open_shard(*_ids())
-    first = await log.append(*_records(10), 1000)
-    second = await log.append(*_records(5, tag="s"), 1001, codec=1)
+    first = await log.append(*columns(10), 1000)
+    second = await log.append(*columns(5, tag="s"), 1001, codec=1)
     assert (first.first_position, second.first_position) == (0, 10)
     assert log.end_position == 15
     got = await log.read(0, 100, 1 << 30)
@@ -35,7 +31,7 @@ async def test_appends_get_dense_positions_and_read_back(open_storage: StorageFa
 async def test_reads_are_bounded_but_always_move_on(open_storage: StorageFactory) -> None:
     log = await open_storage().open_shard(*_ids())
     for _ in range(4):
-        await log.append(*_records(25, size=1000), 1)
+        await log.append(*columns(25, size=1000), 1)
     assert len(await log.read(0, 7, 1 << 30)) == 7
     bounded = await log.read(0, 100, 10_000)
     assert 1 <= len(bounded) <= 10 and bounded.size <= 10_000
@@ -46,15 +42,15 @@ async def test_reads_are_bounded_but_always_move_on(open_storage: StorageFactory
 
 async def test_arrival_never_decreases(open_storage: StorageFactory) -> None:
     log = await open_storage().open_shard(*_ids())
-    await log.append(*_records(1), 5000)
-    result = await log.append(*_records(1), 4000)
+    await log.append(*columns(1), 5000)
+    result = await log.append(*columns(1), 4000)
     assert result.arrival_ms == 5000 and log.last_arrival_ms == 5000
 
 
 async def test_position_at_time(open_storage: StorageFactory) -> None:
     log = await open_storage().open_shard(*_ids())
     for batch in range(60):
-        await log.append(*_records(10, size=300), 1000 + batch * 10)
+        await log.append(*columns(10, size=300), 1000 + batch * 10)
     assert await log.position_at_time(0) == 0
     assert await log.position_at_time(1000 + 25 * 10) == 250
     assert await log.position_at_time(1000 + 25 * 10 - 3) == 250
@@ -68,7 +64,7 @@ async def test_reopened_storage_finds_every_acknowledged_record(
     storage = open_storage()
     log = await storage.open_shard(*ids)
     for batch in range(40):
-        await log.append(*_records(20, size=500, tag=f"b{batch}-"), 10_000 + batch)
+        await log.append(*columns(20, size=500, tag=f"b{batch}-"), 10_000 + batch)
     await storage.close()
     reopened = await open_storage().open_shard(*ids)
     assert reopened.end_position == 800
@@ -77,7 +73,7 @@ async def test_reopened_storage_finds_every_acknowledged_record(
     one = await reopened.read(555, 1, 1 << 30)
     assert one.partition_keys == [b"b27-15"]
     assert await reopened.position_at_time(10_020) == 400
-    assert (await reopened.append(*_records(1), 1)).first_position == 800
+    assert (await reopened.append(*columns(1), 1)).first_position == 800
 
 
 async def test_wait_beyond_wakes_on_append(open_storage: StorageFactory) -> None:
@@ -85,25 +81,25 @@ async def test_wait_beyond_wakes_on_append(open_storage: StorageFactory) -> None
     assert not await log.wait_beyond(0, 0.05)
     waiter = asyncio.create_task(log.wait_beyond(0, 10))
     await asyncio.sleep(0)
-    await log.append(*_records(1), 1)
+    await log.append(*columns(1), 1)
     assert await asyncio.wait_for(waiter, 10)
 
 
 async def test_trim_keeps_the_newest_records(open_storage: StorageFactory) -> None:
     log = await open_storage().open_shard(*_ids())
     for batch in range(20):
-        await log.append(*_records(500, size=200), 1000 + batch)
+        await log.append(*columns(500, size=200), 1000 + batch)
     await log.trim_before(10**12)
     assert log.end_position == 10_000
     assert log.start_position <= 9_500  # the newest batch always stays
     rest = await log.read(0, 10_000, 1 << 30)
     assert rest.next_position == 10_000 and rest.first_position == log.start_position
-    assert (await log.append(*_records(1), 2000)).first_position == 10_000
+    assert (await log.append(*columns(1), 2000)).first_position == 10_000
 
 
 async def test_seal_settles_the_end(open_storage: StorageFactory) -> None:
     log = await open_storage().open_shard(*_ids())
-    await log.append(*_records(3), 1)
+    await log.append(*columns(3), 1)
     await log.seal()
     assert log.end_position == 3
 
@@ -126,7 +122,7 @@ async def test_dropped_stream_starts_over(open_storage: StorageFactory) -> None:
     storage = open_storage()
     ids = _ids()
     log = await storage.open_shard(*ids)
-    await log.append(*_records(3), 1)
+    await log.append(*columns(3), 1)
     await storage.drop_stream(ids[0])
     again = await storage.open_shard(*ids)
     assert again.end_position == 0
