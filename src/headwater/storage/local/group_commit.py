@@ -30,12 +30,17 @@ class GroupCommitter:
 
     async def sync(self, target: Syncable) -> None:
         """Return once everything written to ``target`` before this call is durable."""
+        await self.request(target)
+
+    def request(self, target: Syncable) -> asyncio.Future[None]:
+        """A future resolved once everything written to ``target`` before this call is
+        durable (failed with the OSError if a sync failed)."""
         waiter = asyncio.get_running_loop().create_future()
         self._pending[id(target)] = target
         self._waiters.append(waiter)
         if self._round is None:
             self._round = asyncio.create_task(self._run())
-        await waiter
+        return waiter
 
     async def drain(self) -> None:
         """Wait until no round is running (before closing files)."""

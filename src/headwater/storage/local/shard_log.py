@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from headwater.storage.base import AppendResult, StoredRecords
@@ -118,16 +119,26 @@ class LocalShardLog:
         arrival_ms = max(arrival_ms, segment.last_arrival_ms, self._last_arrival_ms)
         first = segment.next_position
         segment.write(encode_frame(keys, datas, first, arrival_ms, codec), len(keys), arrival_ms)
-        end_offset, end_position = segment.size, segment.next_position
-        # The write is on disk in the page cache; finish committing even if the caller goes
-        # away, so positions become visible in order.
-        await asyncio.shield(self._commit(segment, end_offset, end_position, arrival_ms))
+        durable = self._committer.request(segment)
+        # The write is in the page cache; it becomes visible when its sync ends, even if the
+        # caller has gone away by then (a callback, not the caller, publishes it), so
+        # positions become visible in order.
+        durable.add_done_callback(
+            partial(self._committed, segment, segment.size, segment.next_position, arrival_ms)
+        )
+        await asyncio.shield(durable)
         return AppendResult(first, arrival_ms)
 
-    async def _commit(
-        self, segment: Segment, end_offset: int, end_position: int, arrival_ms: int
+    def _committed(
+        self,
+        segment: Segment,
+        end_offset: int,
+        end_position: int,
+        arrival_ms: int,
+        durable: asyncio.Future[None],
     ) -> None:
-        await self._committer.sync(segment)
+        if durable.cancelled() or durable.exception() is not None:
+            return
         segment.durable_size = max(segment.durable_size, end_offset)
         if end_position > self._end_position:
             self._end_position = end_position
