@@ -12,7 +12,10 @@ class Settings:
     shards: int = 4
     record_sizes: tuple[int, ...] = (100, 1024)
     records_per_call: int = 500
-    workers: int = 4  # load generator processes, one keep-alive connection each
+    # Load generator processes, one keep-alive connection (one call in flight) each. Sixteen
+    # saturate every server here (bench/README.md: a durable server answers only after its
+    # sync, so it needs more calls in flight than an in-memory one to stay busy).
+    workers: int = 16
     bodies_per_worker: int = 4
     ingest_seconds: float = 8.0
     verify_timeout_s: float = 120.0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from bench.client import KinesisClient, signed_headers
+from bench.config import FULL
 from bench.records import body_records, expected_records, put_records_payload
 from bench.stats import percentile
 from bench.workers import run_workers
@@ -31,7 +32,7 @@ class LoadPlan:
     seconds: float  # time bound
     max_records: int | None = None  # count bound (all workers together), None: time only
     records_per_call: int = 500
-    workers: int = 4
+    workers: int = FULL.workers
     bodies_per_worker: int = 4
 
 
