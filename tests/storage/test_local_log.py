@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from crc32c import crc32c
 
 from headwater.storage.local import LocalShardLog, LocalStorage
+from headwater.storage.local.frames import BODY_HEADER, PREFIX, encode_frame
 from headwater.storage.local.group_commit import GroupCommitter
 from tests.storage.records import columns
 
@@ -163,3 +165,21 @@ def test_a_data_directory_in_another_segment_format_is_refused(tmp_path: Path) -
     LocalStorage(tmp_path).metadata.save_setting("segment_format", b"1")
     with pytest.raises(ValueError, match="format 1"):
         LocalStorage(tmp_path)
+
+
+async def test_a_frame_whose_columns_do_not_add_up_is_cut_despite_its_crc(tmp_path: Path) -> None:
+    log = await _open(tmp_path)
+    await log.append(*columns(3), 1)
+    await log.close()
+    segment = next(tmp_path.glob("*.seg"))
+    intact_size = segment.stat().st_size
+    bad = bytearray(encode_frame(*columns(2), 3, 1, 0))
+    body = bad[PREFIX.size :]
+    body[BODY_HEADER.size + 4] += 1  # the first key claims one byte more than there is
+    bad[: PREFIX.size] = PREFIX.pack(len(body), crc32c(bytes(body)))
+    bad[PREFIX.size :] = body
+    with open(segment, "ab") as handle:
+        handle.write(bytes(bad))
+    reopened = await _open(tmp_path)
+    assert reopened.end_position == 3
+    assert segment.stat().st_size == intact_size

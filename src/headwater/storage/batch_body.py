@@ -53,15 +53,19 @@ def decode_into(
     max_bytes: int,
     arrival_ms: int,
     codec: int,
+    expected_count: int | None = None,
 ) -> int:
     """Append the records of the body at ``buffer[start:end]`` from index ``skip`` to ``out``
     within both bounds; returns the count taken.
 
     Stops before ``out`` holds ``max_records``, and before a record that would take
     ``out.size`` past ``max_bytes`` — except that an empty ``out`` always takes one record,
-    so a reader moves on whatever the record's size.
+    so a reader moves on whatever the record's size. A body holding other than
+    ``expected_count`` records (when given: what its header announced) is refused.
     """
     columns = _Columns(buffer, start, end)
+    if expected_count is not None and columns.count != expected_count:
+        raise CorruptBatch(f"batch of {columns.count} records announced as {expected_count}")
     count, key_lengths, data_lengths = columns.count, columns.key_lengths, columns.data_lengths
     wanted = min(count - skip, max_records - len(out))
     if wanted <= 0:

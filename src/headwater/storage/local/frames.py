@@ -47,6 +47,20 @@ class Frame(NamedTuple):
     arrival_ms: int
     codec: int
 
+    @property
+    def body_start(self) -> int:
+        """Where the frame's batch body starts in the buffer it was read from."""
+        return self.offset + PREFIX.size + BODY_HEADER.size
+
+    def columns_valid(self, buffer: bytes) -> bool:
+        """Whether the body's lengths add up to its size (``decode_frames`` finds out as it
+        reads; a scan that does not read the records asks this)."""
+        try:
+            batch_body.batch_count(buffer, self.body_start, self.end)
+        except batch_body.CorruptBatch:
+            return False
+        return True
+
 
 def encode_frame(
     keys: Sequence[bytes], datas: Sequence[bytes], first_position: int, arrival_ms: int, codec: int
@@ -65,7 +79,8 @@ def frames(
 ) -> Iterator[Frame]:
     """The valid frames of ``buffer`` from ``offset``, each starting where the one before
     ended: the first at ``next_position`` (or, if ``may_start_inside``, holding it). Stops at
-    an incomplete, corrupt or out-of-sequence frame, or at the end."""
+    an incomplete, corrupt or out-of-sequence frame, or at the end. The body's columns are
+    left to the reader to check (see ``Frame.columns_valid``), so a read checks them once."""
     end = len(buffer)
     while offset + _FRAME_HEAD.size <= end:
         body_length, crc, first, arrival_ms, codec, count = _FRAME_HEAD.unpack_from(buffer, offset)
@@ -80,10 +95,6 @@ def frames(
             or not in_sequence
             or crc32c(memoryview(buffer)[body_start:frame_end]) != crc
         ):
-            return
-        try:
-            batch_body.batch_count(buffer, body_start + BODY_HEADER.size, frame_end)
-        except batch_body.CorruptBatch:
             return
         yield Frame(offset, frame_end, first, count, arrival_ms, codec)
         offset = frame_end
@@ -105,17 +116,20 @@ def decode_frames(
     end = len(buffer)
     for frame in frames(buffer, offset, out.next_position, may_start_inside=True):
         skip = out.next_position - frame.first_position
-        taken = batch_body.decode_into(
-            out,
-            buffer,
-            frame.offset + PREFIX.size + BODY_HEADER.size,
-            frame.end,
-            skip,
-            max_records,
-            max_bytes,
-            frame.arrival_ms,
-            frame.codec,
-        )
+        try:
+            taken = batch_body.decode_into(
+                out,
+                buffer,
+                frame.body_start,
+                frame.end,
+                skip,
+                max_records,
+                max_bytes,
+                frame.arrival_ms,
+                frame.codec,
+            )
+        except batch_body.CorruptBatch:
+            return offset, False
         if skip + taken < frame.count:
             return offset, False
         offset = frame.end

@@ -198,6 +198,8 @@ class Segment:
             chunk = os.pread(self.fd, _chunk_length(self.fd, offset, file_size), offset)
             consumed = 0
             for frame in frames(chunk, 0, self.next_position):
+                if not frame.columns_valid(chunk):
+                    break
                 self._add_frame(
                     offset + frame.offset, frame.end - frame.offset, frame.count, frame.arrival_ms
                 )

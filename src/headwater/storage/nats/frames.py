@@ -55,10 +55,15 @@ def decode_into(
     The first record of an empty ``out`` is taken whatever its size, so a read always moves on.
     A body that does not hold the ``meta.count`` records its header announced is refused.
     """
-    if batch_body.batch_count(body, 0, len(body)) != meta.count:
-        raise batch_body.CorruptBatch(
-            f"batch at sequence {meta.seq} does not hold {meta.count} records"
-        )
     batch_body.decode_into(
-        out, body, 0, len(body), skip, max_records, max_bytes, meta.arrival_ms, meta.codec
+        out,
+        body,
+        0,
+        len(body),
+        skip,
+        max_records,
+        max_bytes,
+        meta.arrival_ms,
+        meta.codec,
+        expected_count=meta.count,
     )
